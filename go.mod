@@ -1,0 +1,3 @@
+module github.com/gantry-go/gantry
+
+go 1.26

@@ -1,0 +1,74 @@
+package kernels
+
+import "fmt"
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major float32
+// matrices, where op(X) is X or its transpose. op(A) is m×k, op(B) is k×n and
+// C is m×n. lda, ldb and ldc are the leading dimensions of the stored A, B and
+// C. When beta is 0, C is not read, so it may hold anything (even NaN).
+//
+// It panics if a dimension is negative, a leading dimension is too small, or
+// a slice is too short for the matrix it holds.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: Sgemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	checkMat("A", ar, ac, a, lda)
+	checkMat("B", br, bc, b, ldb)
+	checkMat("C", m, n, c, ldc)
+}
+
+func checkMat(name string, r, c int, s []float32, ld int) {
+	if ld < max(c, 1) {
+		panic(fmt.Sprintf("kernels: Sgemm: leading dimension of %s is %d, want >= %d", name, ld, max(c, 1)))
+	}
+	if r > 0 && c > 0 && len(s) < (r-1)*ld+c {
+		panic(fmt.Sprintf("kernels: Sgemm: %s has %d elements, want >= %d for %dx%d with ld %d", name, len(s), (r-1)*ld+c, r, c, ld))
+	}
+}
+
+// SgemmRef is the plain-Go reference GEMM: the obvious triple loop with a
+// float32 accumulator, single-threaded. Tests compare every fast path with it.
+func SgemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float32
+			for p := 0; p < k; p++ {
+				var av, bv float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += av * bv
+			}
+			if beta == 0 {
+				c[i*ldc+j] = alpha * s
+			} else {
+				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+			}
+		}
+	}
+}
