@@ -38,9 +38,6 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 			}
 			ai := a[i*lda : i*lda+k]
 			for p, av := range ai {
-				if av == 0 {
-					continue
-				}
 				s := alpha * av
 				bp := b[p*ldb : p*ldb+n]
 				for j, bv := range bp {
