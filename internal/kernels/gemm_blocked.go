@@ -1,0 +1,261 @@
+package kernels
+
+import (
+	"sync"
+	"unsafe"
+)
+
+// The blocked GEMM follows the GotoBLAS/BLIS design. op(B) is cut into
+// column blocks of nc and row blocks of kc, each packed into nr-wide
+// micro-panels; op(A) is cut into row blocks of mc, each packed into mr-tall
+// micro-panels. A microkernel then computes one mr×nr tile of C from one
+// micro-panel of each, with the kc-long reduction held in registers. Packing
+// absorbs the four transpose cases, so the microkernels see one layout only,
+// and pads partial panels with zeros, so they only ever compute whole tiles.
+//
+// Work is split between workers by cutting C into independent blocks of rows
+// or columns; each worker packs its own panels, so workers never wait on each
+// other until the end.
+
+// gemmKernel is a microkernel and the blocking it is tuned for.
+type gemmKernel struct {
+	name   string
+	mr, nr int // tile computed per call
+	mc, kc int // block of op(A) packed per call of the macro loop (L2)
+	nc     int // block of op(B) packed (L3)
+
+	// tile computes C = alpha*Ap*Bp + beta*C for one whole mr×nr tile, where
+	// Ap holds kc columns of mr values and Bp kc rows of nr values. When beta
+	// is 0, C is not read. c[0] is the tile's top-left element and ldc the
+	// distance between its rows.
+	tile func(kc int, a, b, c []float32, ldc int, alpha, beta float32)
+}
+
+// gemmScratch holds one worker's packing buffers.
+type gemmScratch struct {
+	a, b, t []float32
+}
+
+var gemmScratchPool sync.Pool
+
+func getScratch(kern *gemmKernel) *gemmScratch {
+	na := kern.mc * kern.kc
+	nb := kern.kc * ((kern.nc + kern.nr - 1) / kern.nr * kern.nr)
+	nt := kern.mr * kern.nr
+	if s, ok := gemmScratchPool.Get().(*gemmScratch); ok {
+		if cap(s.a) >= na && cap(s.b) >= nb && cap(s.t) >= nt {
+			s.a, s.b, s.t = s.a[:na], s.b[:nb], s.t[:nt]
+			return s
+		}
+	}
+	// Align the buffers to a cache line: packed panels are read with full
+	// vector loads.
+	return &gemmScratch{a: alignedFloats(na), b: alignedFloats(nb), t: alignedFloats(nt)}
+}
+
+// alignedFloats returns n float32s starting on a 64-byte boundary.
+func alignedFloats(n int) []float32 {
+	s := make([]float32, n+16)
+	off := 0
+	for off < 16 && !aligned64(s[off:]) {
+		off++
+	}
+	return s[off : off+n : off+n]
+}
+
+func aligned64(s []float32) bool {
+	return uintptr(unsafe.Pointer(unsafe.SliceData(s)))%64 == 0
+}
+
+// gemmSerialFlops is the size (m*n*k) below which a GEMM runs on the calling
+// goroutine alone.
+const gemmSerialFlops = 48 * 48 * 48
+
+// gemmBlocked computes the whole product with kern, spreading it over the
+// workers. The arguments are already checked, and m, n > 0.
+func gemmBlocked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if k == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	w := Workers()
+	if m*n*k < gemmSerialFlops {
+		w = 1
+	}
+	// Cut C into w blocks along the dimension with more tiles, so each
+	// worker gets whole tiles and a fair share.
+	mt := (m + kern.mr - 1) / kern.mr
+	nt := (n + kern.nr - 1) / kern.nr
+	if w <= 1 || (mt < 2 && nt < 2) {
+		gemmSerial(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if nt >= mt || nt >= 2*w {
+		ParallelFor(nt, 1, func(lo, hi int) {
+			j0, j1 := lo*kern.nr, min(hi*kern.nr, n)
+			bb := b[j0:]
+			if transB {
+				bb = b[j0*ldb:]
+			}
+			gemmSerial(kern, transA, transB, m, j1-j0, k, alpha, a, lda, bb, ldb, beta, c[j0:], ldc)
+		})
+		return
+	}
+	ParallelFor(mt, 1, func(lo, hi int) {
+		i0, i1 := lo*kern.mr, min(hi*kern.mr, m)
+		aa := a[i0*lda:]
+		if transA {
+			aa = a[i0:]
+		}
+		gemmSerial(kern, transA, transB, i1-i0, n, k, alpha, aa, lda, b, ldb, beta, c[i0*ldc:], ldc)
+	})
+}
+
+// gemmSerial is the blocked GEMM on one goroutine, for k > 0.
+func gemmSerial(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	s := getScratch(kern)
+	defer gemmScratchPool.Put(s)
+	mr, nr := kern.mr, kern.nr
+	for jc := 0; jc < n; jc += kern.nc {
+		nb := min(kern.nc, n-jc)
+		for pc := 0; pc < k; pc += kern.kc {
+			kb := min(kern.kc, k-pc)
+			if transB {
+				packBT(s.b, b, ldb, pc, jc, kb, nb, nr)
+			} else {
+				packBN(s.b, b, ldb, pc, jc, kb, nb, nr)
+			}
+			bet := beta
+			if pc > 0 {
+				bet = 1
+			}
+			for ic := 0; ic < m; ic += kern.mc {
+				mb := min(kern.mc, m-ic)
+				if transA {
+					packAT(s.a, a, lda, ic, pc, mb, kb, mr)
+				} else {
+					packAN(s.a, a, lda, ic, pc, mb, kb, mr)
+				}
+				for jr := 0; jr < nb; jr += nr {
+					nn := min(nr, nb-jr)
+					bp := s.b[jr*kb : (jr+nr)*kb]
+					for ir := 0; ir < mb; ir += mr {
+						mm := min(mr, mb-ir)
+						ap := s.a[ir*kb : (ir+mr)*kb]
+						co := (ic+ir)*ldc + jc + jr
+						if mm == mr && nn == nr {
+							kern.tile(kb, ap, bp, c[co:], ldc, alpha, bet)
+							continue
+						}
+						kern.tile(kb, ap, bp, s.t, nr, 1, 0)
+						mergeTile(mm, nn, alpha, s.t, nr, bet, c[co:], ldc)
+					}
+				}
+			}
+		}
+	}
+}
+
+// mergeTile sets C = alpha*T + beta*C on an m×n window; C is not read when
+// beta is 0.
+func mergeTile(m, n int, alpha float32, t []float32, ldt int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		ti := t[i*ldt : i*ldt+n]
+		ci := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			for j, v := range ti {
+				ci[j] = alpha * v
+			}
+		} else {
+			for j, v := range ti {
+				ci[j] = alpha*v + beta*ci[j]
+			}
+		}
+	}
+}
+
+// scaleC sets C = beta*C (or 0 when beta is 0) on the m×n window.
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		ci := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(ci)
+			continue
+		}
+		for j := range ci {
+			ci[j] *= beta
+		}
+	}
+}
+
+// packAN packs rows [i0, i0+mb) and columns [p0, p0+kb) of a row-major A
+// into mr-tall micro-panels: panel q holds, for each p, the mr values
+// A[i0+q*mr+r][p0+p], zero-padded past mb.
+func packAN(dst, a []float32, lda, i0, p0, mb, kb, mr int) {
+	for q := 0; q < mb; q += mr {
+		panel := dst[q*kb : (q+mr)*kb]
+		rows := min(mr, mb-q)
+		for r := 0; r < rows; r++ {
+			src := a[(i0+q+r)*lda+p0 : (i0+q+r)*lda+p0+kb]
+			for p, v := range src {
+				panel[p*mr+r] = v
+			}
+		}
+		for r := rows; r < mr; r++ {
+			for p := 0; p < kb; p++ {
+				panel[p*mr+r] = 0
+			}
+		}
+	}
+}
+
+// packAT is packAN for A stored transposed (k×m row-major), so that
+// op(A)[i][p] = A[p][i]: each step of a panel is a contiguous copy.
+func packAT(dst, a []float32, lda, i0, p0, mb, kb, mr int) {
+	for q := 0; q < mb; q += mr {
+		panel := dst[q*kb : (q+mr)*kb]
+		rows := min(mr, mb-q)
+		for p := 0; p < kb; p++ {
+			o := (p0+p)*lda + i0 + q
+			d := panel[p*mr : p*mr+mr]
+			copy(d, a[o:o+rows])
+			clear(d[rows:])
+		}
+	}
+}
+
+// packBN packs rows [p0, p0+kb) and columns [j0, j0+nb) of a row-major B into
+// nr-wide micro-panels: panel q holds, for each p, the nr values
+// B[p0+p][j0+q*nr+c], zero-padded past nb.
+func packBN(dst, b []float32, ldb, p0, j0, kb, nb, nr int) {
+	for q := 0; q < nb; q += nr {
+		panel := dst[q*kb : (q+nr)*kb]
+		cols := min(nr, nb-q)
+		for p := 0; p < kb; p++ {
+			o := (p0+p)*ldb + j0 + q
+			d := panel[p*nr : p*nr+nr]
+			copy(d, b[o:o+cols])
+			clear(d[cols:])
+		}
+	}
+}
+
+// packBT is packBN for B stored transposed (n×k row-major), so that
+// op(B)[p][j] = B[j][p].
+func packBT(dst, b []float32, ldb, p0, j0, kb, nb, nr int) {
+	for q := 0; q < nb; q += nr {
+		panel := dst[q*kb : (q+nr)*kb]
+		cols := min(nr, nb-q)
+		for j := 0; j < cols; j++ {
+			src := b[(j0+q+j)*ldb+p0 : (j0+q+j)*ldb+p0+kb]
+			for p, v := range src {
+				panel[p*nr+j] = v
+			}
+		}
+		for j := cols; j < nr; j++ {
+			for p := 0; p < kb; p++ {
+				panel[p*nr+j] = 0
+			}
+		}
+	}
+}

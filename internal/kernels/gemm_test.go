@@ -1,0 +1,247 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// gemmImpl is one implementation under test, with Sgemm's signature.
+type gemmImpl struct {
+	name string
+	fn   func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+}
+
+// gemmImpls lists every GEMM this machine can run: the public Sgemm, each
+// microkernel under the blocked driver with its own blocking, and each again
+// with tiny blocks so that the block edges of mc, kc and nc are crossed even
+// by small matrices.
+func gemmImpls() []gemmImpl {
+	impls := []gemmImpl{{"Sgemm", Sgemm}}
+	kerns := gemmKernels()
+	if !slices.Contains(kerns, kernelGo) {
+		kerns = append(kerns, kernelGo)
+	}
+	for _, k := range kerns {
+		small := *k
+		small.name += "/smallblocks"
+		small.mc, small.kc, small.nc = 2*k.mr, 5, 3*k.nr
+		for _, kern := range []*gemmKernel{k, &small} {
+			impls = append(impls, gemmImpl{kern.name, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+				checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+				if m == 0 || n == 0 {
+					return
+				}
+				gemmBlocked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			}})
+		}
+	}
+	return impls
+}
+
+const gemmSentinel = -7777.25
+
+// gemmMat is a matrix stored with padding between rows and a guard band after
+// the last row, all filled with gemmSentinel.
+type gemmMat struct {
+	r, c, ld int
+	data     []float32
+}
+
+func newGemmMat(rng *rand.Rand, r, c, pad int) gemmMat {
+	ld := max(c, 1) + pad
+	data := make([]float32, r*ld+17)
+	for i := range data {
+		data[i] = gemmSentinel
+	}
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			data[i*ld+j] = rng.Float32()*2 - 1
+		}
+	}
+	return gemmMat{r, c, ld, data}
+}
+
+func (x gemmMat) in(idx int) bool {
+	i, j := idx/x.ld, idx%x.ld
+	return i < x.r && j < x.c
+}
+
+// checkGuards reports the first element outside the window that is no
+// longer the sentinel.
+func (x gemmMat) checkGuards() error {
+	for idx, v := range x.data {
+		if !x.in(idx) && v != gemmSentinel {
+			return fmt.Errorf("guard element %d (row %d col %d, ld %d) = %v, want sentinel", idx, idx/x.ld, idx%x.ld, x.ld, v)
+		}
+	}
+	return nil
+}
+
+type gemmCase struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	pad            int
+}
+
+func (tc gemmCase) String() string {
+	t := func(b bool) string {
+		if b {
+			return "T"
+		}
+		return "N"
+	}
+	return fmt.Sprintf("%s%s m=%d n=%d k=%d alpha=%v beta=%v pad=%d", t(tc.transA), t(tc.transB), tc.m, tc.n, tc.k, tc.alpha, tc.beta, tc.pad)
+}
+
+// runGemmCase checks impl against SgemmRef on one case. The tolerance for
+// each element is relative to the sum of the magnitudes of its terms.
+func runGemmCase(t *testing.T, impl gemmImpl, tc gemmCase, rng *rand.Rand) {
+	t.Helper()
+	ar, ac := tc.m, tc.k
+	if tc.transA {
+		ar, ac = tc.k, tc.m
+	}
+	br, bc := tc.k, tc.n
+	if tc.transB {
+		br, bc = tc.n, tc.k
+	}
+	a := newGemmMat(rng, ar, ac, tc.pad)
+	b := newGemmMat(rng, br, bc, 2*tc.pad+1)
+	c := newGemmMat(rng, tc.m, tc.n, tc.pad)
+	if tc.beta == 0 {
+		for i := 0; i < tc.m; i++ {
+			for j := 0; j < tc.n; j++ {
+				c.data[i*c.ld+j] = float32(math.NaN())
+			}
+		}
+	}
+	a0, b0, c0 := slices.Clone(a.data), slices.Clone(b.data), slices.Clone(c.data)
+
+	want := slices.Clone(c.data)
+	SgemmRef(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a.data, a.ld, b.data, b.ld, tc.beta, want, c.ld)
+	impl.fn(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a.data, a.ld, b.data, b.ld, tc.beta, c.data, c.ld)
+
+	if !slices.Equal(a.data, a0) || !slices.Equal(b.data, b0) {
+		t.Fatalf("%s(%v) modified A or B", impl.name, tc)
+	}
+	if err := c.checkGuards(); err != nil {
+		t.Fatalf("%s(%v): %v", impl.name, tc, err)
+	}
+	eps := float64(2*(tc.k+2)) * 0x1p-23
+	for i := 0; i < tc.m; i++ {
+		for j := 0; j < tc.n; j++ {
+			// Bound the rounding error by the sum of |a||b| over the row
+			// and column that made this element.
+			var mag float64
+			for p := 0; p < tc.k; p++ {
+				ai, bi := i*a.ld+p, p*b.ld+j
+				if tc.transA {
+					ai = p*a.ld + i
+				}
+				if tc.transB {
+					bi = j*b.ld + p
+				}
+				av, bv := a.data[ai], b.data[bi]
+				mag += math.Abs(float64(av) * float64(bv))
+			}
+			mag = math.Abs(float64(tc.alpha))*mag + 1e-30
+			if tc.beta != 0 {
+				mag += math.Abs(float64(tc.beta) * float64(c0[i*c.ld+j]))
+			}
+			got, w := c.data[i*c.ld+j], want[i*c.ld+j]
+			if math.IsNaN(float64(got)) || math.Abs(float64(got-w)) > eps*mag {
+				t.Fatalf("%s(%v): C[%d][%d] = %v; want %v (tolerance %.3g)", impl.name, tc, i, j, got, w, eps*mag)
+			}
+		}
+	}
+}
+
+var gemmSizes = []int{1, 3, 7, 17, 33, 65, 127}
+
+// TestSgemmConformance runs every implementation against SgemmRef over all
+// combinations of the odd sizes, the four transpose cases, several
+// alpha/beta pairs (beta = 0 with NaN in C) and padded leading dimensions,
+// with guard bands around every matrix.
+func TestSgemmConformance(t *testing.T) {
+	alphaBeta := [][2]float32{{1, 0}, {1, 1}, {-0.5, 2}, {1.5, 0}, {0.25, -1}}
+	for _, impl := range gemmImpls() {
+		t.Run(impl.name, func(t *testing.T) {
+			t.Parallel()
+			rng := rand.New(rand.NewPCG(1, 2))
+			n := 0
+			for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+				for _, m := range gemmSizes {
+					for _, nn := range gemmSizes {
+						for _, k := range gemmSizes {
+							ab := alphaBeta[n%len(alphaBeta)]
+							n++
+							runGemmCase(t, impl, gemmCase{tr[0], tr[1], m, nn, k, ab[0], ab[1], n % 4}, rng)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSgemmShapes covers what the cube of odd sizes misses: empty matrices,
+// k = 0, alpha = 0 and shapes much longer in one dimension (which the driver
+// splits between workers along that dimension).
+func TestSgemmShapes(t *testing.T) {
+	cases := []gemmCase{
+		{false, false, 0, 5, 3, 1, 0, 1},
+		{false, false, 5, 0, 3, 1, 0, 1},
+		{false, false, 5, 6, 0, 1, 0, 1},
+		{true, true, 5, 6, 0, 1, 0.5, 1},
+		{false, false, 9, 13, 7, 0, 1, 2},
+		{false, false, 300, 5, 40, 1, 0, 0},
+		{true, false, 4, 300, 40, 1, 1, 3},
+		{false, true, 2, 1000, 3, 1, 0, 0},
+		{true, true, 1000, 2, 3, 2, 0, 1},
+		{false, false, 70, 90, 300, 1, 0, 5},
+	}
+	for _, impl := range gemmImpls() {
+		rng := rand.New(rand.NewPCG(3, 4))
+		for _, tc := range cases {
+			runGemmCase(t, impl, tc, rng)
+		}
+	}
+}
+
+// TestSgemmNaN checks that NaN and Inf in A or B reach C, as they do in
+// SgemmRef: no implementation may skip zero operands.
+func TestSgemmNaN(t *testing.T) {
+	for _, impl := range gemmImpls() {
+		a := []float32{0, 0, 0, 0}
+		b := []float32{float32(math.NaN()), 1, 1, float32(math.Inf(1))}
+		c := make([]float32, 4)
+		impl.fn(false, false, 2, 2, 2, 1, a, 2, b, 2, 0, c, 2)
+		for i, v := range c {
+			if !math.IsNaN(float64(v)) {
+				t.Errorf("%s: C[%d] = %v; want NaN (0*NaN or 0*Inf)", impl.name, i, v)
+			}
+		}
+	}
+}
+
+func TestSgemmPanics(t *testing.T) {
+	panics := func(fn func()) (ok bool) {
+		defer func() { ok = recover() != nil }()
+		fn()
+		return false
+	}
+	s := make([]float32, 16)
+	if !panics(func() { Sgemm(false, false, -1, 2, 2, 1, s, 2, s, 2, 0, s, 2) }) {
+		t.Error("negative m did not panic")
+	}
+	if !panics(func() { Sgemm(false, false, 2, 2, 2, 1, s, 1, s, 2, 0, s, 2) }) {
+		t.Error("lda < k did not panic")
+	}
+	if !panics(func() { Sgemm(false, false, 4, 4, 4, 1, s, 4, s, 4, 0, s[:15], 4) }) {
+		t.Error("short C did not panic")
+	}
+}
