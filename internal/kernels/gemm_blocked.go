@@ -93,7 +93,7 @@ func gemmBlocked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 	if nt >= mt || nt >= 2*w {
 		ParallelFor(nt, 1, func(lo, hi int) {
 			j0, j1 := lo*kern.nr, min(hi*kern.nr, n)
-			bb := b[j0:]
+			bb := b[j0:] // columns j0.. of op(B)
 			if transB {
 				bb = b[j0*ldb:]
 			}
@@ -103,9 +103,11 @@ func gemmBlocked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 	}
 	ParallelFor(mt, 1, func(lo, hi int) {
 		i0, i1 := lo*kern.mr, min(hi*kern.mr, m)
-		aa := a[i0*lda:]
+		var aa []float32 // rows i0.. of op(A)
 		if transA {
 			aa = a[i0:]
+		} else {
+			aa = a[i0*lda:]
 		}
 		gemmSerial(kern, transA, transB, i1-i0, n, k, alpha, aa, lda, b, ldb, beta, c[i0*ldc:], ldc)
 	})
