@@ -1,0 +1,42 @@
+package autograd
+
+import "github.com/gantry-go/gantry/tensor"
+
+// Composite operations, built from the primitives; they need no rules.
+
+// Softplus returns log(1 + e**x), computed stably as
+// max(x, 0) + log(1 + e**-|x|).
+func Softplus(x *Var) *Var {
+	return Add(ReLU(x), Log(AddScalar(Exp(Neg(Abs(x))), 1)))
+}
+
+// Variance returns the biased (population) variance of x over axes, the
+// form normalisation layers use: mean((x - mean(x))²).
+func Variance(x *Var, keepDims bool, axes ...int) *Var {
+	d := Sub(x, Mean(x, true, axes...))
+	return Mean(Square(d), keepDims, axes...)
+}
+
+// Norm returns the Euclidean norm of x over axes (all when none are given).
+// Its gradient at 0 is not finite, as in PyTorch.
+func Norm(x *Var, keepDims bool, axes ...int) *Var {
+	return Sqrt(Sum(Square(x), keepDims, axes...))
+}
+
+// LogSoftmax returns x - logsumexp(x) along axis, computed stably.
+func LogSoftmax(x *Var, axis int) *Var {
+	m := Const(maxKeep(x, axis))
+	s := Sub(x, m)
+	return Sub(s, Log(Sum(Exp(s), true, axis)))
+}
+
+// Softmax returns exp(x) / sum(exp(x)) along axis, computed stably.
+func Softmax(x *Var, axis int) *Var {
+	return Exp(LogSoftmax(x, axis))
+}
+
+// MeanAll returns the mean of every element of x, as a scalar.
+func MeanAll(x *Var) *Var { return Mean(x, false) }
+
+// maxKeep is the constant shift that keeps exp from overflowing.
+func maxKeep(x *Var, axis int) *tensor.Tensor { return tensor.Max(x.Value, true, axis) }
