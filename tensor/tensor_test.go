@@ -1,0 +1,344 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func rng(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 99)) }
+
+// naiveAt reads t at a multi-index, broadcasting dims of size 1 (and
+// missing leading dims) against out.
+func naiveAt(t *Tensor, idx []int) float32 {
+	off := 0
+	lead := len(idx) - len(t.shape)
+	for i, d := range t.shape {
+		x := idx[lead+i]
+		if d == 1 {
+			x = 0
+		}
+		off = off*d + x
+	}
+	return t.data[off]
+}
+
+// eachIndex calls fn with every multi-index of shape, row-major.
+func eachIndex(shape []int, fn func(idx []int)) {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	idx := make([]int, len(shape))
+	for range n {
+		fn(idx)
+		for k := len(shape) - 1; k >= 0; k-- {
+			idx[k]++
+			if idx[k] < shape[k] {
+				break
+			}
+			idx[k] = 0
+		}
+	}
+}
+
+func TestBroadcastBinary(t *testing.T) {
+	cases := []struct{ a, b []int }{
+		{[]int{2, 3, 4}, []int{3, 1}},
+		{[]int{2, 3, 4}, []int{4}},
+		{[]int{1, 3, 1}, []int{2, 1, 5}},
+		{[]int{5}, []int{}},
+		{[]int{}, []int{2, 2}},
+		{[]int{4, 1, 3, 1}, []int{1, 2, 1, 6}},
+		{[]int{64, 8, 5, 5}, []int{1, 8, 1, 1}},
+		{[]int{300, 300}, []int{300, 300}}, // parallel path
+	}
+	ops := []struct {
+		name string
+		f    func(a, b *Tensor) *Tensor
+		ref  func(x, y float32) float32
+	}{
+		{"Add", Add, func(x, y float32) float32 { return x + y }},
+		{"Sub", Sub, func(x, y float32) float32 { return x - y }},
+		{"Mul", Mul, func(x, y float32) float32 { return x * y }},
+		{"Div", Div, func(x, y float32) float32 { return x / y }},
+		{"Maximum", Maximum, func(x, y float32) float32 { return max(x, y) }},
+		{"Gt", Gt, func(x, y float32) float32 { return b2f(x > y) }},
+	}
+	r := rng(1)
+	for _, c := range cases {
+		a, b := RandN(r, c.a...), RandU(r, 0.5, 2, c.b...)
+		for _, op := range ops {
+			got := op.f(a, b)
+			want := BroadcastShapes(c.a, c.b)
+			if !slices.Equal(got.Shape(), want) {
+				t.Fatalf("%s(%v, %v) shape %v, want %v", op.name, c.a, c.b, got.Shape(), want)
+			}
+			eachIndex(want, func(idx []int) {
+				w := op.ref(naiveAt(a, idx), naiveAt(b, idx))
+				if g := got.At(idx...); g != w {
+					t.Fatalf("%s(%v, %v) at %v = %v; want %v", op.name, c.a, c.b, idx, g, w)
+				}
+			})
+		}
+	}
+}
+
+func TestReductions(t *testing.T) {
+	r := rng(2)
+	x := RandN(r, 3, 4, 5, 2)
+	for _, axes := range [][]int{{0}, {1}, {3}, {1, 2}, {0, 2}, {0, 3}, {0, 1, 2, 3}, {-1}, nil} {
+		for _, keep := range []bool{false, true} {
+			norm := x.normAxes("test", axes)
+			out := reducedShape(x.shape, norm, true)
+			sum, mx := New(out...), Full(float32(math.Inf(-1)), out...)
+			eachIndex(x.shape, func(idx []int) {
+				o := slices.Clone(idx)
+				for _, a := range norm {
+					o[a] = 0
+				}
+				v := x.At(idx...)
+				sum.Set(sum.At(o...)+v, o...)
+				mx.Set(max(mx.At(o...), v), o...)
+			})
+			wantShape := reducedShape(x.shape, norm, keep)
+			for _, c := range []struct {
+				name string
+				got  *Tensor
+				want *Tensor
+			}{
+				{"Sum", Sum(x, keep, axes...), sum},
+				{"Max", Max(x, keep, axes...), mx},
+			} {
+				if !slices.Equal(c.got.Shape(), wantShape) {
+					t.Fatalf("%s(axes %v, keep %v) shape %v, want %v", c.name, axes, keep, c.got.Shape(), wantShape)
+				}
+				if !AllClose(c.got.Reshape(out...), c.want, 1e-5, 1e-5) {
+					t.Errorf("%s(axes %v, keep %v) = %v; want %v", c.name, axes, keep, c.got, c.want)
+				}
+			}
+		}
+	}
+	v := Var(FromSlice([]float32{1, 2, 3, 4}), 0, false)
+	if v.Item() != 1.25 {
+		t.Errorf("Var([1 2 3 4], ddof 0) = %v; want 1.25", v.Item())
+	}
+	if v := Var(FromSlice([]float32{1, 2, 3, 4}), 1, false); math.Abs(float64(v.Item())-5.0/3) > 1e-6 {
+		t.Errorf("Var([1 2 3 4], ddof 1) = %v; want 5/3", v.Item())
+	}
+	if m := Mean(FromSlice([]float32{1, 2, 3, 6}, 2, 2), false, 0); !Equal(m, FromSlice([]float32{2, 4})) {
+		t.Errorf("Mean over axis 0 = %v", m)
+	}
+}
+
+func TestPermuteTranspose(t *testing.T) {
+	x := Arange(0, 24, 1).Reshape(2, 3, 4)
+	p := Permute(x, 2, 0, 1)
+	eachIndex(p.Shape(), func(idx []int) {
+		if got, want := p.At(idx...), x.At(idx[1], idx[2], idx[0]); got != want {
+			t.Fatalf("Permute at %v = %v; want %v", idx, got, want)
+		}
+	})
+	tr := Transpose(x, 0, -1)
+	if !slices.Equal(tr.Shape(), []int{4, 3, 2}) || tr.At(3, 1, 0) != x.At(0, 1, 3) {
+		t.Errorf("Transpose(0,-1) = %v", tr)
+	}
+}
+
+func TestShapeOps(t *testing.T) {
+	x := Arange(0, 6, 1).Reshape(2, 3)
+	if got := Slice(x, 1, 1, 3); !Equal(got, FromSlice([]float32{1, 2, 4, 5}, 2, 2)) {
+		t.Errorf("Slice = %v", got)
+	}
+	c := Concat(1, x, Slice(x, 1, 0, 1))
+	if !Equal(c, FromSlice([]float32{0, 1, 2, 0, 3, 4, 5, 3}, 2, 4)) {
+		t.Errorf("Concat = %v", c)
+	}
+	parts := Split(c, 1, 3, 1)
+	if !Equal(parts[0], x) || !Equal(parts[1], FromSlice([]float32{0, 3}, 2, 1)) {
+		t.Errorf("Split = %v", parts)
+	}
+	p := Pad(x, -1, [2]int{1, 0}, [2]int{0, 2})
+	want := FromSlice([]float32{-1, -1, -1, -1, -1, 0, 1, 2, -1, -1, 3, 4, 5, -1, -1}, 3, 5)
+	if !Equal(p, want) {
+		t.Errorf("Pad = %v; want %v", p, want)
+	}
+	sel := IndexSelect(x, 0, []int{1, 1, 0})
+	if !Equal(sel, FromSlice([]float32{3, 4, 5, 3, 4, 5, 0, 1, 2}, 3, 3)) {
+		t.Errorf("IndexSelect = %v", sel)
+	}
+	add := IndexAdd(New(2, 3), 0, []int{1, 1, 0}, sel)
+	if !Equal(add, FromSlice([]float32{0, 1, 2, 6, 8, 10}, 2, 3)) {
+		t.Errorf("IndexAdd = %v", add)
+	}
+	if oh := OneHot([]int{2, 0}, 3); !Equal(oh, FromSlice([]float32{0, 0, 1, 1, 0, 0}, 2, 3)) {
+		t.Errorf("OneHot = %v", oh)
+	}
+	if b := BroadcastTo(FromSlice([]float32{1, 2}, 2, 1), 2, 3); !Equal(b, FromSlice([]float32{1, 1, 1, 2, 2, 2}, 2, 3)) {
+		t.Errorf("BroadcastTo = %v", b)
+	}
+	if s := SumTo(Ones(2, 3, 4), 3, 1); !Equal(s, Full(8, 3, 1)) {
+		t.Errorf("SumTo = %v", s)
+	}
+	if w := Where(FromSlice([]float32{1, 0}), Full(5, 2, 2), Full(7, 2)); !Equal(w, FromSlice([]float32{5, 7, 5, 7}, 2, 2)) {
+		t.Errorf("Where = %v", w)
+	}
+	if a := Arange(1, 2, 0.25); !Equal(a, FromSlice([]float32{1, 1.25, 1.5, 1.75})) {
+		t.Errorf("Arange = %v", a)
+	}
+	if r := x.Reshape(-1, 2); !slices.Equal(r.Shape(), []int{3, 2}) || &r.Data()[0] != &x.Data()[0] {
+		t.Errorf("Reshape(-1,2) = %v, want a view of shape [3 2]", r)
+	}
+}
+
+func TestMatMul(t *testing.T) {
+	r := rng(3)
+	for _, c := range []struct {
+		a, b   []int
+		ta, tb bool
+	}{
+		{[]int{3, 4}, []int{4, 5}, false, false},
+		{[]int{2, 3, 4}, []int{4, 5}, false, false},
+		{[]int{4, 3}, []int{2, 5, 4}, true, true},
+		{[]int{2, 1, 3, 4}, []int{3, 5, 4}, false, true},
+	} {
+		a, b := RandN(r, c.a...), RandN(r, c.b...)
+		got := MatMulT(a, b, c.ta, c.tb)
+		ea, eb := a, b
+		if c.ta {
+			ea = Transpose(a, -1, -2)
+		}
+		if c.tb {
+			eb = Transpose(b, -1, -2)
+		}
+		// reference: broadcast multiply and sum over k
+		m, k := ea.Dim(-2), ea.Dim(-1)
+		n := eb.Dim(-1)
+		prod := Mul(ea.Reshape(append(slices.Clone(ea.Shape()[:ea.Dims()-2]), m, k, 1)...),
+			eb.Reshape(append(slices.Clone(eb.Shape()[:eb.Dims()-2]), 1, k, n)...))
+		want := Sum(prod, false, -2)
+		if !AllClose(got, want, 1e-5, 1e-5) {
+			t.Errorf("MatMulT(%v, %v, %v, %v) = %v; want %v", c.a, c.b, c.ta, c.tb, got, want)
+		}
+	}
+}
+
+// convNaive is the textbook direct convolution.
+func convNaive(x, w *Tensor, p ConvParams) *Tensor {
+	p = p.norm("test")
+	g := convGeom("test", x.shape, w.shape, p)
+	n, o := x.shape[0], w.shape[0]
+	y := New(n, o, g.Ho, g.Wo)
+	eachIndex(y.shape, func(idx []int) {
+		var s float64
+		for c := 0; c < g.C; c++ {
+			for i := 0; i < g.KH; i++ {
+				for j := 0; j < g.KW; j++ {
+					iy := idx[2]*g.SH - g.PH + i*g.DH
+					ix := idx[3]*g.SW - g.PW + j*g.DW
+					if iy >= 0 && iy < g.H && ix >= 0 && ix < g.W {
+						s += float64(x.At(idx[0], c, iy, ix)) * float64(w.At(idx[1], c, i, j))
+					}
+				}
+			}
+		}
+		y.Set(float32(s), idx...)
+	})
+	return y
+}
+
+func dot(a, b *Tensor) float64 {
+	s := 0.0
+	for i, v := range a.data {
+		s += float64(v) * float64(b.data[i])
+	}
+	return s
+}
+
+func TestConv2dAgainstNaive(t *testing.T) {
+	r := rng(4)
+	cases := []struct {
+		x, w []int
+		p    ConvParams
+	}{
+		{[]int{2, 3, 7, 6}, []int{4, 3, 3, 3}, ConvParams{Padding: [2]int{1, 1}}},
+		{[]int{3, 2, 9, 8}, []int{3, 2, 2, 3}, ConvParams{Stride: [2]int{2, 1}, Padding: [2]int{1, 0}, Dilation: [2]int{1, 2}}},
+		{[]int{1, 5, 4, 4}, []int{2, 5, 1, 1}, ConvParams{}},
+		{[]int{4, 1, 5, 5}, []int{6, 1, 3, 3}, ConvParams{Stride: [2]int{2, 2}, Padding: [2]int{2, 2}}},
+		{[]int{64, 2, 3, 3}, []int{2, 2, 3, 3}, ConvParams{Padding: [2]int{1, 1}}},  // many images per chunk
+		{[]int{3, 4, 70, 70}, []int{2, 4, 3, 3}, ConvParams{Padding: [2]int{1, 1}}}, // one image per chunk
+	}
+	for _, c := range cases {
+		name := fmt.Sprintf("%v*%v/%+v", c.x, c.w, c.p)
+		x, w := RandN(r, c.x...), RandN(r, c.w...)
+		y := Conv2d(x, w, c.p)
+		if want := convNaive(x, w, c.p); !AllClose(y, want, 1e-4, 1e-4) {
+			t.Errorf("Conv2d(%s) = %v; want %v", name, y, want)
+			continue
+		}
+		// The gradients are the adjoints: <gy, conv(x,w)> = <dx, x> = <dw, w>.
+		gy := RandN(r, y.Shape()...)
+		dx := Conv2dInputGrad(gy, w, c.x[2], c.x[3], c.p)
+		dw := Conv2dWeightGrad(x, gy, c.w[2], c.w[3], c.p)
+		lhs := dot(gy, y)
+		for what, rhs := range map[string]float64{"input": dot(dx, x), "weight": dot(dw, w)} {
+			if math.Abs(lhs-rhs) > 1e-3*(1+math.Abs(lhs)) {
+				t.Errorf("Conv2d(%s): <gy,y> = %v but <%s grad, %s> = %v", name, lhs, what, what, rhs)
+			}
+		}
+	}
+}
+
+func TestPoolUpsample(t *testing.T) {
+	x := Arange(0, 30, 1).Reshape(1, 1, 5, 6)
+	p := AvgPool2d(x, 2)
+	want := FromSlice([]float32{3.5, 5.5, 7.5, 15.5, 17.5, 19.5}, 1, 1, 2, 3)
+	if !Equal(p, want) {
+		t.Errorf("AvgPool2d = %v; want %v", p, want)
+	}
+	u := UpsampleNearest(FromSlice([]float32{1, 2, 3, 4}, 1, 1, 2, 2), 2)
+	wantU := FromSlice([]float32{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, 1, 1, 4, 4)
+	if !Equal(u, wantU) {
+		t.Errorf("UpsampleNearest = %v; want %v", u, wantU)
+	}
+}
+
+func TestMisusePanics(t *testing.T) {
+	cases := []struct {
+		name, want string
+		f          func()
+	}{
+		{"Add", "tensor: Add: shapes [2 3] and [4] do not broadcast", func() { Add(New(2, 3), New(4)) }},
+		{"Reshape", "tensor: Reshape", func() { New(2, 3).Reshape(4, 2) }},
+		{"FromSlice", "tensor: FromSlice: 3 values for shape [2 2]", func() { FromSlice(make([]float32, 3), 2, 2) }},
+		{"MatMul", "tensor: MatMul: inner sizes differ", func() { MatMul(New(2, 3), New(4, 2)) }},
+		{"Conv2d", "tensor: Conv2d: input [1 3 4 4] and weight [2 2 3 3]", func() { Conv2d(New(1, 3, 4, 4), New(2, 2, 3, 3), ConvParams{}) }},
+		{"Conv2d/fit", "does not fit", func() { Conv2d(New(1, 1, 2, 2), New(1, 1, 3, 3), ConvParams{}) }},
+		{"Sum", "tensor: Sum: axis 3 out of range", func() { Sum(New(2, 2), false, 3) }},
+		{"At", "tensor: At: index [0 5] out of range", func() { New(2, 2).At(0, 5) }},
+		{"Item", "tensor: Item", func() { New(2).Item() }},
+		{"Permute", "tensor: Permute", func() { Permute(New(2, 2), 0, 0) }},
+		{"Concat", "tensor: Concat", func() { Concat(0, New(2, 2), New(2, 3)) }},
+		{"Split", "tensor: Split: sizes [1 2] do not add up to 4", func() { Split(New(4), 0, 1, 2) }},
+		{"IndexSelect", "tensor: IndexSelect: index 3 out of range", func() { IndexSelect(New(3, 2), 0, []int{3}) }},
+		{"OneHot", "tensor: OneHot: label 5", func() { OneHot([]int{5}, 3) }},
+		{"AvgPool2d", "tensor: AvgPool2d", func() { AvgPool2d(New(1, 1, 1, 1), 2) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if r == nil {
+					t.Fatalf("no panic; want %q", c.want)
+				}
+				if msg := fmt.Sprint(r); !strings.Contains(msg, c.want) {
+					t.Errorf("panic %q; want it to contain %q", msg, c.want)
+				}
+			}()
+			c.f()
+		})
+	}
+}
