@@ -1,0 +1,224 @@
+package data
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gantry-go/gantry/tensor"
+)
+
+// IDX is an array of unsigned bytes in the IDX format of MNIST and
+// Fashion-MNIST: a header of magic 0x00000803-style (zero, zero, element type
+// 0x08, number of dimensions), big-endian uint32 dimensions, then the data in
+// row-major order. Images are [N, H, W]; labels are [N].
+type IDX struct {
+	Dims []int
+	Data []byte // len(Data) is the product of Dims
+}
+
+// maxIDXBytes bounds the data size an IDX header may declare (16 GiB).
+const maxIDXBytes = 1 << 34
+
+// ReadIDX reads an IDX array of unsigned bytes from r, which may be
+// gzip-compressed (detected from its first bytes). It never allocates what the
+// header declares before the data is there: memory grows with the bytes
+// actually read, and a file holding fewer or more bytes than declared is an
+// error wrapping ErrFormat.
+func ReadIDX(r io.Reader) (*IDX, error) { return readIDX(r, -1) }
+
+// readIDX is ReadIDX knowing, when size >= 0, the uncompressed length of r.
+func readIDX(r io.Reader, size int64) (*IDX, error) {
+	br := bufio.NewReader(r)
+	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		defer zr.Close()
+		br, size = bufio.NewReader(zr), -1
+	}
+	var head [4]byte
+	if _, err := io.ReadFull(br, head[:]); err != nil {
+		return nil, fmt.Errorf("%w: IDX header: %v", ErrFormat, noEOF(err))
+	}
+	if head[0] != 0 || head[1] != 0 {
+		return nil, fmt.Errorf("%w: bad IDX magic % x", ErrFormat, head)
+	}
+	if head[2] != 0x08 {
+		return nil, fmt.Errorf("%w: IDX element type 0x%02x is not supported (only unsigned bytes, 0x08)", ErrFormat, head[2])
+	}
+	nd := int(head[3])
+	if nd < 1 || nd > 8 {
+		return nil, fmt.Errorf("%w: IDX header declares %d dimensions", ErrFormat, nd)
+	}
+	dims := make([]int, nd)
+	n := int64(1)
+	for i := range dims {
+		var d uint32
+		if err := binary.Read(br, binary.BigEndian, &d); err != nil {
+			return nil, fmt.Errorf("%w: IDX header: %v", ErrFormat, noEOF(err))
+		}
+		dims[i] = int(d)
+		if d != 0 && n > maxIDXBytes/int64(d) {
+			return nil, fmt.Errorf("%w: IDX header declares dimensions beyond %d bytes", ErrFormat, int64(maxIDXBytes))
+		}
+		n *= int64(d)
+	}
+	if n > maxIDXBytes {
+		return nil, fmt.Errorf("%w: IDX header declares %d bytes", ErrFormat, n)
+	}
+	head64 := int64(4 + 4*nd)
+	if size >= 0 && size-head64 != n {
+		return nil, fmt.Errorf("%w: IDX header declares %v (%d bytes) but the file holds %d bytes of data", ErrFormat, dims, n, size-head64)
+	}
+	data, err := io.ReadAll(io.LimitReader(br, n+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading IDX data: %w", err)
+	}
+	if int64(len(data)) != n {
+		what := "only"
+		if int64(len(data)) > n {
+			what = "more than"
+		}
+		return nil, fmt.Errorf("%w: IDX header declares %v (%d bytes) but the file holds %s %d", ErrFormat, dims, n, what, min(int64(len(data)), n))
+	}
+	if size < 0 { // drain a gzip stream so that its checksum is verified
+		if _, err := io.Copy(io.Discard, br); err != nil {
+			return nil, fmt.Errorf("reading IDX data: %w", err)
+		}
+	}
+	return &IDX{Dims: dims, Data: data}, nil
+}
+
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// WriteIDX writes a as an uncompressed IDX file of unsigned bytes (wrap w in a
+// gzip.Writer to compress).
+//
+// It panics if len(a.Data) is not the product of a.Dims, or a has no or more
+// than 8 dimensions.
+func WriteIDX(w io.Writer, a *IDX) error {
+	n := 1
+	for _, d := range a.Dims {
+		n *= d
+	}
+	if n != len(a.Data) || len(a.Dims) < 1 || len(a.Dims) > 8 {
+		panic(fmt.Sprintf("data: WriteIDX: %d bytes for dimensions %v", len(a.Data), a.Dims))
+	}
+	head := []byte{0, 0, 0x08, byte(len(a.Dims))}
+	for _, d := range a.Dims {
+		head = binary.BigEndian.AppendUint32(head, uint32(d))
+	}
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
+	_, err := w.Write(a.Data)
+	return err
+}
+
+// LoadIDX reads an images file and, unless labelsPath is "", a labels file in
+// IDX format (gzipped or not) and converts them as FromIDX does. Errors are
+// *FileError naming the file.
+func LoadIDX(imagesPath, labelsPath string, opts ...Option) (*Memory, error) {
+	images, err := readIDXFile(imagesPath)
+	if err != nil {
+		return nil, err
+	}
+	var labels *IDX
+	if labelsPath != "" {
+		if labels, err = readIDXFile(labelsPath); err != nil {
+			return nil, err
+		}
+	}
+	m, err := FromIDX(images, labels, opts...)
+	if err != nil {
+		return nil, &FileError{imagesPath, err}
+	}
+	return m, nil
+}
+
+func readIDXFile(path string) (*IDX, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &FileError{path, unwrapPath(err)}
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, &FileError{path, unwrapPath(err)}
+	}
+	a, err := readIDX(f, st.Size())
+	if err != nil {
+		return nil, &FileError{path, err}
+	}
+	return a, nil
+}
+
+// FromIDX converts IDX arrays to a dataset: images [N, H, W] become
+// grayscale [1, H, W] tensors (RGB makes them three-channel; Resolution,
+// CenterCrop and Filter resize them; the other options do not apply); labels,
+// [N] or nil for an unlabeled dataset, become the labels. The dataset has no
+// class names.
+func FromIDX(images, labels *IDX, opts ...Option) (*Memory, error) {
+	cfg := newConfig(opts)
+	if cfg.channels == 0 {
+		cfg.channels = 1
+	}
+	if len(images.Dims) != 3 {
+		return nil, fmt.Errorf("%w: IDX images have dimensions %v; want [N, H, W]", ErrFormat, images.Dims)
+	}
+	n, h0, w0 := images.Dims[0], images.Dims[1], images.Dims[2]
+	if n == 0 || h0 == 0 || w0 == 0 {
+		return nil, fmt.Errorf("%w: IDX images have dimensions %v", ErrEmpty, images.Dims)
+	}
+	if len(images.Data) != n*h0*w0 {
+		return nil, fmt.Errorf("%w: %d bytes for IDX images of dimensions %v", ErrFormat, len(images.Data), images.Dims)
+	}
+	var lab []int
+	if labels != nil {
+		if len(labels.Dims) != 1 || labels.Dims[0] != n || len(labels.Data) != n {
+			return nil, fmt.Errorf("%w: IDX labels have dimensions %v for %d images", ErrFormat, labels.Dims, n)
+		}
+		lab = make([]int, n)
+		for i, v := range labels.Data {
+			lab[i] = int(v)
+		}
+	}
+	probe := &converter{cfg: &cfg}
+	_, w, h := probe.outSize(image.Rect(0, 0, w0, h0))
+	per := cfg.channels * w * h
+	buf := make([]float32, n*per)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(cfg.workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cv := &converter{cfg: &cfg}
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				src := &image.Gray{Pix: images.Data[i*h0*w0 : (i+1)*h0*w0], Stride: w0, Rect: image.Rect(0, 0, w0, h0)}
+				r, _, _ := cv.outSize(src.Rect)
+				cv.put(buf[i*per:(i+1)*per], src, r, w, h, cfg.channels)
+			}
+		}()
+	}
+	wg.Wait()
+	return FromTensor(tensor.FromSlice(buf, n, cfg.channels, h, w), lab, nil), nil
+}

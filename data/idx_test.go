@@ -1,0 +1,148 @@
+package data
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func idxBytes(t *testing.T, a *IDX, gz bool) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if !gz {
+		if err := WriteIDX(&buf, a); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	zw := gzip.NewWriter(&buf)
+	if err := WriteIDX(zw, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func gzipped(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
+}
+
+func TestIDXRoundTrip(t *testing.T) {
+	a := &IDX{Dims: []int{2, 3, 4}, Data: make([]byte, 24)}
+	for i := range a.Data {
+		a.Data[i] = byte(i * 10)
+	}
+	for _, gz := range []bool{false, true} {
+		got, err := ReadIDX(bytes.NewReader(idxBytes(t, a, gz)))
+		if err != nil {
+			t.Fatalf("gz=%v: %v", gz, err)
+		}
+		if !slices.Equal(got.Dims, a.Dims) || !bytes.Equal(got.Data, a.Data) {
+			t.Errorf("gz=%v: got %v %v; want %v %v", gz, got.Dims, got.Data, a.Dims, a.Data)
+		}
+	}
+}
+
+func TestIDXCorrupt(t *testing.T) {
+	good := idxBytes(t, &IDX{Dims: []int{2, 2, 2}, Data: make([]byte, 8)}, false)
+	huge := []byte{0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	big := []byte{0, 0, 8, 1, 0x40, 0, 0, 0, 1, 2, 3} // declares 1 GiB, holds 3 bytes
+	gzGood := gzipped(t, good)
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"empty", nil, "IDX header"},
+		{"short header", []byte{0, 0, 8}, "IDX header"},
+		{"bad magic", []byte{1, 2, 8, 1, 0, 0, 0, 0}, "magic"},
+		{"float type", []byte{0, 0, 0x0d, 1, 0, 0, 0, 0}, "0x0d"},
+		{"zero dims", []byte{0, 0, 8, 0}, "0 dimensions"},
+		{"short dims", []byte{0, 0, 8, 3, 0, 0, 0, 2}, "IDX header"},
+		{"huge dims", huge, "beyond"},
+		{"truncated", good[:len(good)-1], "holds only 7"},
+		{"trailing", append(slices.Clone(good), 9), "holds more than 8"},
+		{"gz declares 1 GiB", gzipped(t, big), "holds only 3"},
+		{"gz truncated", gzGood[:len(gzGood)-6], "unexpected EOF"},
+		{"gz bad checksum", append(slices.Clone(gzGood[:len(gzGood)-8]), 1, 2, 3, 4, 5, 6, 7, 8), "checksum"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := ReadIDX(bytes.NewReader(tc.b))
+			runtime.ReadMemStats(&after)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v; want one containing %q", err, tc.want)
+			}
+			if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20 {
+				t.Errorf("allocated %d bytes for a bad header", d)
+			}
+		})
+	}
+}
+
+func TestLoadIDXFile(t *testing.T) {
+	dir := t.TempDir()
+	imgs := &IDX{Dims: []int{3, 2, 2}, Data: []byte{0, 255, 0, 255, 10, 20, 30, 40, 255, 255, 255, 255}}
+	labs := &IDX{Dims: []int{3}, Data: []byte{7, 0, 9}}
+	ip, lp := filepath.Join(dir, "img.gz"), filepath.Join(dir, "lab")
+	writeFile(t, ip, idxBytes(t, imgs, true))
+	writeFile(t, lp, idxBytes(t, labs, false))
+	m, err := LoadIDX(ip, lp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.Images().Shape(), []int{3, 1, 2, 2}) || !slices.Equal(m.Labels(), []int{7, 0, 9}) {
+		t.Fatalf("shape %v labels %v", m.Images().Shape(), m.Labels())
+	}
+	if got, want := m.Image(0).Data(), []float32{-1, 1, -1, 1}; !slices.Equal(got, want) {
+		t.Errorf("image 0 = %v; want %v", got, want)
+	}
+	// Unlabeled, RGB, resized.
+	m, err = LoadIDX(ip, "", RGB(), Resolution(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.Images().Shape(), []int{3, 3, 3, 3}) || m.Label(2) != -1 {
+		t.Fatalf("shape %v label %d", m.Images().Shape(), m.Label(2))
+	}
+	for _, v := range m.Image(2).Data() {
+		if v != 1 {
+			t.Fatalf("white image resized to %v", m.Image(2).Data())
+		}
+	}
+	// An uncompressed file whose size disagrees with its header is refused
+	// from the header, naming the file.
+	short := filepath.Join(dir, "short")
+	writeFile(t, short, idxBytes(t, imgs, false)[:20])
+	_, err = LoadIDX(short, "")
+	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), short) || !strings.Contains(err.Error(), "file holds 4 bytes") {
+		t.Errorf("short file: err = %v", err)
+	}
+	// Labels that do not match the images.
+	bad := filepath.Join(dir, "bad")
+	writeFile(t, bad, idxBytes(t, &IDX{Dims: []int{2}, Data: []byte{1, 2}}, false))
+	if _, err := LoadIDX(ip, bad); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), ip) {
+		t.Errorf("mismatched labels: err = %v", err)
+	}
+	if _, err := LoadIDX(filepath.Join(dir, "missing"), ""); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing: err = %v", err)
+	}
+	// Labels given as images: wrong rank.
+	if _, err := LoadIDX(lp, ""); !errors.Is(err, ErrFormat) {
+		t.Errorf("labels as images: err = %v", err)
+	}
+}

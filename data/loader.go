@@ -1,0 +1,111 @@
+package data
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/gantry-go/gantry/tensor"
+)
+
+// Loader draws shuffled mini-batches from a dataset, epoch after epoch.
+//
+// Each epoch is one pass over a fresh random permutation of the dataset drawn
+// from the loader's *rand.Rand. A batch that runs past the end of an epoch is
+// completed from the next one, so no image is dropped, each epoch shows every
+// image exactly once, and a dataset smaller than a batch still works. The same
+// dataset, batch size and seed give the same batches.
+//
+// Next reuses one batch tensor and one label slice: once the loader is warm,
+// it allocates nothing (for datasets that implement Copier, as all of this
+// package's do). A Loader is not safe for concurrent use.
+type Loader struct {
+	ds     Dataset
+	r      *rand.Rand
+	flip   bool
+	perm   []int
+	pos    int
+	epoch  int
+	x      *tensor.Tensor
+	labels []int
+	per    int
+	w      int
+}
+
+// LoaderOption configures a Loader.
+type LoaderOption func(*Loader)
+
+// RandomFlip mirrors each image of a batch left to right with probability
+// 1/2, drawn from the loader's random source.
+func RandomFlip() LoaderOption { return func(l *Loader) { l.flip = true } }
+
+// NewLoader returns a loader of batches of size batch from ds, shuffled with
+// r.
+//
+// It panics if batch < 1 or ds is empty.
+func NewLoader(ds Dataset, batch int, r *rand.Rand, opts ...LoaderOption) *Loader {
+	if batch < 1 {
+		panic(fmt.Sprintf("data: NewLoader: batch size %d", batch))
+	}
+	if ds.Len() == 0 {
+		panic("data: NewLoader: empty dataset")
+	}
+	s := ImageShape(ds)
+	l := &Loader{
+		ds:     ds,
+		r:      r,
+		perm:   make([]int, ds.Len()),
+		pos:    ds.Len(), // the first Next shuffles
+		epoch:  -1,
+		x:      tensor.New(batch, s[0], s[1], s[2]),
+		labels: make([]int, batch),
+		per:    s[0] * s[1] * s[2],
+		w:      s[2],
+	}
+	for i := range l.perm {
+		l.perm[i] = i
+	}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
+}
+
+// Next returns the next batch: images [B, C, H, W] and their B labels (-1 for
+// unlabeled images). Both are owned by the loader and overwritten by the
+// following call.
+func (l *Loader) Next() (*tensor.Tensor, []int) {
+	buf := l.x.Data()
+	for b := range l.labels {
+		if l.pos == len(l.perm) {
+			l.r.Shuffle(len(l.perm), func(i, j int) { l.perm[i], l.perm[j] = l.perm[j], l.perm[i] })
+			l.pos = 0
+			l.epoch++
+		}
+		i := l.perm[l.pos]
+		l.pos++
+		dst := buf[b*l.per : (b+1)*l.per]
+		copyImage(l.ds, dst, i)
+		l.labels[b] = l.ds.Label(i)
+		if l.flip && l.r.IntN(2) == 1 {
+			flipRows(dst, l.w)
+		}
+	}
+	return l.x, l.labels
+}
+
+// flipRows mirrors every row of length w in x.
+func flipRows(x []float32, w int) {
+	for row := 0; row < len(x); row += w {
+		r := x[row : row+w]
+		for i, j := 0, w-1; i < j; i, j = i+1, j-1 {
+			r[i], r[j] = r[j], r[i]
+		}
+	}
+}
+
+// Epoch returns the number of the epoch the last batch ended in, counting
+// from 0 (-1 before the first batch).
+func (l *Loader) Epoch() int { return l.epoch }
+
+// BatchSize returns the number of images in a batch.
+func (l *Loader) BatchSize() int { return len(l.labels) }

@@ -1,0 +1,130 @@
+package data
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// batches returns the first-column values of k batches of size b.
+func batches(ds Dataset, b, k int, seed uint64, opts ...LoaderOption) [][]float32 {
+	l := NewLoader(ds, b, seeded(seed), opts...)
+	var out [][]float32
+	for range k {
+		x, labels := l.Next()
+		per := len(x.Data()) / b
+		row := make([]float32, 0, b)
+		for i := range b {
+			row = append(row, x.Data()[i*per])
+			if labels[i] != int(x.Data()[i*per])%3 {
+				panic("label does not follow its image")
+			}
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func TestLoaderDeterminism(t *testing.T) {
+	ds := indexed(20, 3)
+	a := batches(ds, 6, 10, 1)
+	b := batches(ds, 6, 10, 1)
+	c := batches(ds, 6, 10, 2)
+	if !slices.EqualFunc(a, b, slices.Equal) {
+		t.Errorf("same seed gave different batches")
+	}
+	if slices.EqualFunc(a, c, slices.Equal) {
+		t.Errorf("different seeds gave the same batches")
+	}
+}
+
+// TestLoaderEpochs: 10 batches of 6 from 20 images are 3 whole epochs, each
+// a permutation, and the epochs differ.
+func TestLoaderEpochs(t *testing.T) {
+	ds := indexed(20, 3)
+	l := NewLoader(ds, 6, seeded(4))
+	if l.Epoch() != -1 || l.BatchSize() != 6 {
+		t.Fatalf("Epoch %d BatchSize %d", l.Epoch(), l.BatchSize())
+	}
+	var seen []int
+	for range 10 {
+		x, _ := l.Next()
+		for i := range 6 {
+			seen = append(seen, int(x.Data()[2*i]))
+		}
+	}
+	if l.Epoch() != 2 {
+		t.Errorf("Epoch = %d after 60 images of 20; want 2", l.Epoch())
+	}
+	var epochs [][]int
+	for e := range 3 {
+		ep := slices.Clone(seen[20*e : 20*(e+1)])
+		epochs = append(epochs, slices.Clone(ep))
+		slices.Sort(ep)
+		for i, v := range ep {
+			if v != i {
+				t.Fatalf("epoch %d is not a permutation: %v", e, seen[20*e:20*(e+1)])
+			}
+		}
+	}
+	if slices.Equal(epochs[0], epochs[1]) {
+		t.Errorf("two epochs in the same order")
+	}
+}
+
+func TestLoaderSmallDataset(t *testing.T) {
+	ds := indexed(3, 3)
+	l := NewLoader(ds, 7, seeded(1))
+	x, labels := l.Next()
+	if got := x.Shape(); !slices.Equal(got, []int{7, 1, 1, 2}) || len(labels) != 7 {
+		t.Fatalf("shape %v, %d labels", got, len(labels))
+	}
+}
+
+func TestLoaderFlip(t *testing.T) {
+	ds := indexed(50, 3)
+	l := NewLoader(ds, 50, seeded(1), RandomFlip())
+	x, _ := l.Next()
+	flipped := 0
+	for i := range 50 {
+		a, b := x.Data()[2*i], x.Data()[2*i+1]
+		if a != -b {
+			t.Fatalf("image %d = [%v %v]; want a mirror of [v, -v]", i, a, b)
+		}
+		if a < 0 {
+			flipped++
+		}
+	}
+	if flipped < 10 || flipped > 40 {
+		t.Errorf("%d of 50 flipped", flipped)
+	}
+}
+
+func TestLoaderAllocs(t *testing.T) {
+	views := map[string]Dataset{"memory": indexed(64, 3), "view": Subset(indexed(64, 3), 40, seeded(2))}
+	for name, ds := range views {
+		l := NewLoader(ds, 16, seeded(3), RandomFlip())
+		l.Next()
+		if n := testing.AllocsPerRun(50, func() { l.Next() }); n != 0 {
+			t.Errorf("%s: %v allocations per batch; want 0", name, n)
+		}
+	}
+}
+
+func BenchmarkLoader(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		ds   Dataset
+	}{
+		{"memory/B16/3x32x32", zerosDataset(1000, 3, 32, 32)},
+		{"view/B16/3x32x32", Subset(zerosDataset(1000, 3, 32, 32), 500, seeded(1))},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			l := NewLoader(tc.ds, 16, rand.New(rand.NewPCG(1, 2)))
+			b.ReportAllocs()
+			for b.Loop() {
+				l.Next()
+			}
+		})
+	}
+}
