@@ -198,3 +198,54 @@ func walk(v *Var, seen map[string]bool) {
 }
 
 func ptrKey(v *Var) string { return fmt.Sprintf("%p", v) }
+
+// randomBroadcastPair returns two shapes that broadcast together: a random
+// shape and a copy with some axes set to 1 and some leading axes dropped,
+// in random order.
+func randomBroadcastPair(r *rand.Rand) (a, b []int) {
+	rank := 1 + r.IntN(3)
+	a = make([]int, rank)
+	for i := range a {
+		a[i] = 1 + r.IntN(4)
+	}
+	b = append([]int(nil), a[r.IntN(rank):]...)
+	for i := range b {
+		if r.IntN(2) == 0 {
+			b[i] = 1
+		}
+	}
+	if r.IntN(2) == 0 {
+		a, b = b, a
+	}
+	return a, b
+}
+
+func TestGradCheckRandomBroadcast(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	ops := []struct {
+		name string
+		f    func(a, b *Var) *Var
+	}{
+		{"Add", Add}, {"Sub", Sub}, {"Mul", Mul}, {"Div", Div},
+		{"Where", func(a, b *Var) *Var {
+			shape := tensor.BroadcastShapes(a.Value.Shape(), b.Value.Shape())
+			cond := tensor.Gt(tensor.RandN(rand.New(rand.NewPCG(5, 5)), shape...), tensor.Scalar(0))
+			return Where(cond, Square(a), b)
+		}},
+	}
+	for trial := range 12 {
+		sa, sb := randomBroadcastPair(r)
+		for _, op := range ops {
+			t.Run(fmt.Sprintf("%s/%v,%v", op.name, sa, sb), func(t *testing.T) {
+				in := []*tensor.Tensor{tensor.RandU(r, -1, 1, sa...), tensor.RandU(r, 0.5, 2, sb...)}
+				f := func(x []*Var) *Var { return Mul(op.f(x[0], x[1]), Add(x[0], x[1])) }
+				if err := GradCheck(f, in, nil); err != nil {
+					t.Errorf("trial %d: %v", trial, err)
+				}
+				if err := GradGradCheck(f, in, nil); err != nil {
+					t.Errorf("trial %d: %v", trial, err)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,113 @@
+package autograd
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gantry-go/gantry/tensor"
+)
+
+func TestNoGradRecordsNothing(t *testing.T) {
+	x := Leaf(tensor.Ones(2))
+	var y *Var
+	NoGrad(func() { y = Mul(x, x) })
+	if y.RequiresGrad() || !y.IsLeaf() {
+		t.Errorf("op inside NoGrad recorded a graph: %v", y)
+	}
+	if !GradEnabled() {
+		t.Error("NoGrad left recording off")
+	}
+	if z := Mul(x, x); !z.RequiresGrad() || z.Op() != "mul" {
+		t.Errorf("op outside NoGrad did not record: %v", z)
+	}
+}
+
+func TestBackwardAccumulates(t *testing.T) {
+	x := Leaf(tensor.FromSlice([]float32{3}))
+	Backward(Square(x))
+	Backward(Scale(x, 5))
+	if got := x.Grad.Item(); got != 11 {
+		t.Errorf("accumulated grad = %v; want 6+5 = 11", got)
+	}
+	x.ZeroGrad()
+	if x.Grad != nil {
+		t.Error("ZeroGrad left a gradient")
+	}
+}
+
+func TestGradUnusedInputIsZero(t *testing.T) {
+	x, u := Leaf(tensor.Ones(3)), Leaf(tensor.Ones(2, 2))
+	g := Grad(Sum(x, false), []*Var{x, u})
+	if !tensor.Equal(g[0].Value, tensor.Ones(3)) || !tensor.Equal(g[1].Value, tensor.New(2, 2)) {
+		t.Errorf("Grad = %v, %v; want ones and zeros", g[0], g[1])
+	}
+}
+
+func TestGradDoesNotTouchLeafGrads(t *testing.T) {
+	x := Leaf(tensor.Ones(2))
+	Grad(Sum(Square(x), false), []*Var{x})
+	if x.Grad != nil {
+		t.Errorf("Grad wrote x.Grad = %v", x.Grad)
+	}
+}
+
+func TestFrozenLeafGetsNoGradient(t *testing.T) {
+	w := Leaf(tensor.Ones(2)).SetRequiresGrad(false)
+	x := Leaf(tensor.Ones(2))
+	Backward(Sum(Mul(w, x), false))
+	if w.Grad != nil || x.Grad == nil {
+		t.Errorf("w.Grad = %v (want nil), x.Grad = %v", w.Grad, x.Grad)
+	}
+}
+
+func TestThirdOrder(t *testing.T) {
+	// d³/dx³ sin-free check: x⁴ → 24x.
+	x := Leaf(tensor.FromSlice([]float32{1.5}))
+	g := Pow(x, 4)
+	for range 3 {
+		g = Grad(g, []*Var{x}, CreateGraph())[0]
+	}
+	if got := g.Item(); got != 36 {
+		t.Errorf("d³(x⁴)/dx³ at 1.5 = %v; want 36", got)
+	}
+}
+
+func TestGraphMisusePanics(t *testing.T) {
+	cases := []struct {
+		name, want string
+		f          func()
+	}{
+		{"Grad/non-scalar", "autograd: Grad: output of shape [2] is not a single element", func() {
+			x := Leaf(tensor.Ones(2))
+			Grad(Square(x), []*Var{x})
+		}},
+		{"Grad/seed-shape", "autograd: Grad: seed shape [3] differs from output shape [2]", func() {
+			x := Leaf(tensor.Ones(2))
+			Grad(Square(x), []*Var{x}, Seed(Const(tensor.Ones(3))))
+		}},
+		{"Grad/const-input", "does not require gradients", func() {
+			x := Const(tensor.Ones(2))
+			Grad(Sum(x, false), []*Var{x})
+		}},
+		{"SetRequiresGrad/non-leaf", "autograd: SetRequiresGrad: mul result is not a leaf", func() {
+			x := Leaf(tensor.Ones(2))
+			Mul(x, x).SetRequiresGrad(false)
+		}},
+		{"Backward/non-scalar", "autograd: Backward", func() { Backward(Leaf(tensor.Ones(2))) }},
+		{"Conv2d/shapes", "tensor: Conv2d", func() {
+			Conv2d(Leaf(tensor.Ones(1, 2, 4, 4)), Leaf(tensor.Ones(1, 3, 3, 3)), tensor.ConvParams{})
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				msg := fmt.Sprint(recover())
+				if !strings.Contains(msg, c.want) {
+					t.Errorf("panic %q; want it to contain %q", msg, c.want)
+				}
+			}()
+			c.f()
+		})
+	}
+}
