@@ -124,15 +124,9 @@ func walk(prefix string, v reflect.Value, fn func(string, any) bool) bool {
 			if !f.IsExported() {
 				continue
 			}
-			name := f.Name
-			if tag, ok := f.Tag.Lookup("nn"); ok {
-				if tag == "-" {
-					continue
-				}
-				name = tag
-			}
-			if f.Anonymous {
-				name = "" // embedded modules share the parent's namespace
+			name, skip := fieldName(f)
+			if skip {
+				continue
 			}
 			p := prefix
 			if name != "" {
