@@ -1,6 +1,10 @@
 package autograd
 
-import "github.com/gantry-go/gantry/tensor"
+import (
+	"fmt"
+
+	"github.com/gantry-go/gantry/tensor"
+)
 
 // Composite operations, built from the primitives; they need no rules.
 
@@ -40,3 +44,19 @@ func MeanAll(x *Var) *Var { return Mean(x, false) }
 
 // maxKeep is the constant shift that keeps exp from overflowing.
 func maxKeep(x *Var, axis int) *tensor.Tensor { return tensor.Max(x.Value, true, axis) }
+
+// GlobalAvgPool2d averages x [N,C,H,W] over its spatial axes, giving [N,C].
+func GlobalAvgPool2d(x *Var) *Var { return Mean(x, false, 2, 3) }
+
+// ResizeBilinear resizes x [N,C,H,W] to h×w with bilinear interpolation, as
+// F.interpolate(x, size=(h, w), mode="bilinear", align_corners=alignCorners):
+// two matrix products with constant interpolation matrices, so it is
+// differentiable to any order.
+func ResizeBilinear(x *Var, h, w int, alignCorners bool) *Var {
+	if x.Value.Dims() != 4 {
+		panic(fmt.Sprintf("autograd: ResizeBilinear: input %v is not [N,C,H,W]", x.Value.Shape()))
+	}
+	rh := Const(tensor.ResizeMatrix(x.Value.Dim(2), h, alignCorners))
+	rw := Const(tensor.ResizeMatrix(x.Value.Dim(3), w, alignCorners))
+	return MatMulT(MatMul(rh, x), rw, false, true)
+}

@@ -143,3 +143,34 @@ func TestGoldenOps(t *testing.T) {
 		t.Errorf("tested %d ops of the %d in ops.json", seen, want)
 	}
 }
+
+func TestGoldenPool(t *testing.T) {
+	f := loadGolden(t, "pool.json")
+	ops := map[string]func(x *Var) *Var{
+		"maxpool_k3s2p1": func(x *Var) *Var {
+			return MaxPool2d(x, tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}})
+		},
+		"maxpool_k2": func(x *Var) *Var { return MaxPool2d(x, tensor.PoolParams{Kernel: [2]int{2, 2}}) },
+		"avgpool_k3s1p1_exclude": func(x *Var) *Var {
+			return AvgPool2dWith(x, tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Padding: [2]int{1, 1}, ExcludePad: true})
+		},
+		"avgpool_k3s2p1_include": func(x *Var) *Var {
+			return AvgPool2dWith(x, tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}})
+		},
+		"bilinear_up":    func(x *Var) *Var { return ResizeBilinear(x, 13, 4, false) },
+		"bilinear_down":  func(x *Var) *Var { return ResizeBilinear(x, 4, 3, false) },
+		"bilinear_align": func(x *Var) *Var { return ResizeBilinear(x, 7, 9, true) },
+	}
+	if want := len(f.Meta["ops"].(map[string]any)); len(ops) != want {
+		t.Errorf("testing %d ops of the %d in pool.json", len(ops), want)
+	}
+	for name, fn := range ops {
+		t.Run(name, func(t *testing.T) {
+			x := Leaf(gt(t, f, name+".x"))
+			out := fn(x)
+			closeTo(t, "out", out.Value, gt(t, f, name+".out"), 1e-6)
+			g := Grad(out, []*Var{x}, Seed(Const(gt(t, f, name+".g"))))
+			closeTo(t, "gx", g[0].Value, gt(t, f, name+".gx"), 1e-6)
+		})
+	}
+}

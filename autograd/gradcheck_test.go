@@ -29,11 +29,12 @@ func awayFromZero(t *tensor.Tensor) *tensor.Tensor {
 }
 
 type opCase struct {
-	name   string
-	inputs []input
-	f      func(xs []*Var) *Var
-	kink   bool // inputs must stay away from 0
-	second bool // run GradGradCheck too (false only where the op is linear-free of curvature tests)
+	name     string
+	inputs   []input
+	f        func(xs []*Var) *Var
+	kink     bool // inputs must stay away from 0
+	distinct bool // inputs are well-separated distinct values (max ties)
+	second   bool // run GradGradCheck too (false only where the op is linear-free of curvature tests)
 }
 
 var conv = tensor.ConvParams{Stride: [2]int{2, 1}, Padding: [2]int{1, 2}, Dilation: [2]int{1, 2}}
@@ -111,6 +112,24 @@ func opCases() []opCase {
 			return Conv2dWeightGrad(x[0], x[1], 3, 2, conv)
 		}},
 		{name: "UpsampleNearest", inputs: []input{n1(2, 2, 2, 3)}, f: func(x []*Var) *Var { return Square(UpsampleNearest(x[0], 2)) }},
+		{name: "AvgPool2dWith", inputs: []input{n1(2, 2, 5, 6)}, f: func(x []*Var) *Var {
+			return Square(AvgPool2dWith(x[0], tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{1, 2}, Padding: [2]int{1, 1}}))
+		}},
+		{name: "AvgPool2dWith/exclude-pad", inputs: []input{n1(1, 2, 4, 5)}, f: func(x []*Var) *Var {
+			return Square(AvgPool2dWith(x[0], tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Padding: [2]int{1, 1}, ExcludePad: true}))
+		}},
+		{name: "MaxPool2d", inputs: []input{n1(2, 2, 5, 5)}, distinct: true, f: func(x []*Var) *Var {
+			return Square(MaxPool2d(x[0], tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}))
+		}},
+		{name: "MaxPool2d/scatter", inputs: []input{n1(1, 2, 4, 4), n1(1, 2, 2, 2)}, distinct: true, f: func(x []*Var) *Var {
+			// The max-pool gradient is linear in the upstream gradient v:
+			// differentiating it checks the scatter and gather ops.
+			y := MaxPool2d(x[0], tensor.PoolParams{Kernel: [2]int{2, 2}})
+			g := Grad(Sum(Mul(y, x[1]), false), []*Var{x[0]}, CreateGraph())[0]
+			return Square(g)
+		}},
+		{name: "ResizeBilinear", inputs: []input{n1(1, 2, 3, 4)}, f: func(x []*Var) *Var { return Square(ResizeBilinear(x[0], 5, 7, false)) }},
+		{name: "GlobalAvgPool2d", inputs: []input{n1(2, 3, 2, 2)}, f: func(x []*Var) *Var { return Square(GlobalAvgPool2d(x[0])) }},
 		{name: "AvgPool2d", inputs: []input{n1(2, 2, 5, 4)}, f: func(x []*Var) *Var { return Square(AvgPool2d(x[0], 2)) }},
 	}
 }
@@ -121,6 +140,12 @@ func randomInputs(r *rand.Rand, c opCase) []*tensor.Tensor {
 		ts[i] = tensor.RandU(r, in.lo, in.hi, in.shape...)
 		if c.kink {
 			ts[i] = awayFromZero(ts[i])
+		}
+		if c.distinct {
+			d := ts[i].Data()
+			for k, p := range r.Perm(len(d)) {
+				d[k] = float32(p)*0.1 - float32(len(d))*0.05
+			}
 		}
 	}
 	return ts
@@ -177,7 +202,13 @@ func TestRulesCoverEveryOp(t *testing.T) {
 		for i, in := range randomInputs(r, c) {
 			xs[i] = Leaf(in)
 		}
-		walk(c.f(xs), seen)
+		y := c.f(xs)
+		walk(y, seen)
+		// The rules' own graphs: adjoint ops appear only there.
+		seed := Leaf(tensor.RandN(r, y.Value.Shape()...))
+		for _, g := range Grad(y, xs, Seed(seed), CreateGraph()) {
+			walk(g, seen)
+		}
 	}
 	for op := range rules {
 		if !seen[op] {
@@ -186,18 +217,18 @@ func TestRulesCoverEveryOp(t *testing.T) {
 	}
 }
 
-func walk(v *Var, seen map[string]bool) {
-	if v.fn == nil || seen["@"+ptrKey(v)] {
+func walk(v *Var, seen map[string]bool) { walkFrom(v, seen, map[*Var]bool{}) }
+
+func walkFrom(v *Var, seen map[string]bool, visited map[*Var]bool) {
+	if v.fn == nil || visited[v] {
 		return
 	}
-	seen["@"+ptrKey(v)] = true
+	visited[v] = true
 	seen[v.fn.op] = true
 	for _, in := range v.fn.inputs {
-		walk(in, seen)
+		walkFrom(in, seen, visited)
 	}
 }
-
-func ptrKey(v *Var) string { return fmt.Sprintf("%p", v) }
 
 // randomBroadcastPair returns two shapes that broadcast together: a random
 // shape and a copy with some axes set to 1 and some leading axes dropped,

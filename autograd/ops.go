@@ -261,3 +261,40 @@ func UpsampleNearest(x *Var, s int) *Var {
 func AvgPool2d(x *Var, k int) *Var {
 	return record("avgpool", tensor.AvgPool2d(x.Value, k), k, x)
 }
+
+type poolAttrs struct {
+	p    tensor.PoolParams
+	h, w int // input height and width
+}
+
+// AvgPool2dWith averages the windows of x [N,C,H,W] that p describes, as
+// tensor.AvgPool2dWith.
+func AvgPool2dWith(x *Var, p tensor.PoolParams) *Var {
+	return record("avgpoolp", tensor.AvgPool2dWith(x.Value, p), poolAttrs{p, x.Value.Dim(2), x.Value.Dim(3)}, x)
+}
+
+// avgPool2dWithGrad is the adjoint of AvgPool2dWith, an op so that it can
+// be differentiated again.
+func avgPool2dWithGrad(g *Var, a poolAttrs) *Var {
+	return record("avgpoolp_grad", tensor.AvgPool2dWithGrad(g.Value, a.h, a.w, a.p), a, g)
+}
+
+type planeAttrs struct {
+	idx  []int32
+	h, w int // the size of the other side's planes
+}
+
+// MaxPool2d returns the maxima of the windows of x [N,C,H,W] that p
+// describes, as tensor.MaxPool2d. The gradient flows to the chosen elements.
+func MaxPool2d(x *Var, p tensor.PoolParams) *Var {
+	out, idx := tensor.MaxPool2d(x.Value, p)
+	return record("maxpool", out, planeAttrs{idx, x.Value.Dim(2), x.Value.Dim(3)}, x)
+}
+
+func planeScatter(g *Var, idx []int32, h, w int) *Var {
+	return record("planescatter", tensor.PlaneScatter(g.Value, idx, h, w), planeAttrs{idx, g.Value.Dim(2), g.Value.Dim(3)}, g)
+}
+
+func planeGather(g *Var, idx []int32, oh, ow int) *Var {
+	return record("planegather", tensor.PlaneGather(g.Value, idx, oh, ow), planeAttrs{idx, g.Value.Dim(2), g.Value.Dim(3)}, g)
+}

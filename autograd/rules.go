@@ -260,6 +260,24 @@ func init() {
 			}
 			return []*Var{up}
 		},
+		"avgpoolp": func(n *node, g *Var, need []bool) []*Var {
+			return []*Var{avgPool2dWithGrad(g, n.attrs.(poolAttrs))}
+		},
+		"avgpoolp_grad": func(n *node, g *Var, need []bool) []*Var {
+			return []*Var{AvgPool2dWith(g, n.attrs.(poolAttrs).p)}
+		},
+		"maxpool": func(n *node, g *Var, need []bool) []*Var {
+			a := n.attrs.(planeAttrs)
+			return []*Var{planeScatter(g, a.idx, a.h, a.w)}
+		},
+		"planescatter": func(n *node, g *Var, need []bool) []*Var {
+			a := n.attrs.(planeAttrs) // h, w: the source's plane size
+			return []*Var{planeGather(g, a.idx, a.h, a.w)}
+		},
+		"planegather": func(n *node, g *Var, need []bool) []*Var {
+			a := n.attrs.(planeAttrs)
+			return []*Var{planeScatter(g, a.idx, a.h, a.w)}
+		},
 	}
 }
 
