@@ -1,0 +1,328 @@
+package nn_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gantry-go/gantry/nn"
+	"github.com/gantry-go/gantry/tensor"
+)
+
+// gan is a tiny G and D pair named like the library's GANs.
+type gan struct {
+	G *genNet  `nn:"g"`
+	D *critic2 `nn:"d"`
+}
+
+type genNet struct {
+	FC    *nn.Linear        `nn:"fc"`
+	Block *nn.ResidualBlock `nn:"block"`
+	Norm  *nn.BatchNorm2d   `nn:"norm"`
+}
+
+type critic2 struct {
+	In    *nn.Conv2d        `nn:"conv_in"`
+	Block *nn.ResidualBlock `nn:"block"`
+	FC    *nn.Linear        `nn:"fc"`
+}
+
+func newGAN(seed uint64) *gan {
+	r := rand.New(rand.NewPCG(seed, 7))
+	return &gan{
+		G: &genNet{
+			FC:    nn.NewLinear(4, 8*2*2, true, r),
+			Block: nn.NewResidualBlock(8, 4, 3, nn.ResampleUp, nn.BatchNorms(true), r),
+			Norm:  nn.NewBatchNorm2d(4),
+		},
+		D: &critic2{
+			In:    nn.NewConv2d(3, 4, 3, nn.ConvOptions{Padding: nn.PadSame}, r),
+			Block: nn.NewResidualBlock(4, 8, 3, nn.ResampleDown, nn.LayerNorms(), r),
+			FC:    nn.NewLinear(8*2*2, 1, true, r),
+		},
+	}
+}
+
+func TestStateDictNames(t *testing.T) {
+	sd := nn.StateDict(newGAN(1))
+	want := []string{
+		"d.block.conv1.weight", "d.block.conv2.bias", "d.block.conv2.weight",
+		"d.block.norm1.bias", "d.block.norm1.weight", "d.block.norm2.bias", "d.block.norm2.weight",
+		"d.block.shortcut.bias", "d.block.shortcut.weight",
+		"d.conv_in.bias", "d.conv_in.weight", "d.fc.bias", "d.fc.weight",
+		"g.block.conv1.weight", "g.block.conv2.bias", "g.block.conv2.weight",
+		"g.block.norm1.bias", "g.block.norm1.num_batches_tracked", "g.block.norm1.running_mean",
+		"g.block.norm1.running_var", "g.block.norm1.weight",
+		"g.block.norm2.bias", "g.block.norm2.num_batches_tracked", "g.block.norm2.running_mean",
+		"g.block.norm2.running_var", "g.block.norm2.weight",
+		"g.block.shortcut.bias", "g.block.shortcut.weight",
+		"g.fc.bias", "g.fc.weight",
+		"g.norm.bias", "g.norm.num_batches_tracked", "g.norm.running_mean", "g.norm.running_var", "g.norm.weight",
+	}
+	if got := sd.Keys(); !slices.Equal(got, want) {
+		t.Errorf("StateDict keys =\n%v\nwant\n%v", got, want)
+	}
+	var buffers []string
+	for name := range nn.Buffers(newGAN(1)) {
+		buffers = append(buffers, name)
+	}
+	if len(buffers) != 9 {
+		t.Errorf("Buffers = %v; want 9 (3 BatchNorms × 3)", buffers)
+	}
+}
+
+func equalStates(t *testing.T, got, want nn.State) {
+	t.Helper()
+	if !slices.Equal(got.Keys(), want.Keys()) {
+		t.Fatalf("keys %v; want %v", got.Keys(), want.Keys())
+	}
+	for k, w := range want {
+		if !tensor.Equal(got[k], w) {
+			t.Errorf("%s = %v; want %v", k, got[k], w)
+		}
+	}
+}
+
+func TestLoadStateDictStrict(t *testing.T) {
+	src, dst := newGAN(1), newGAN(2)
+	if err := nn.LoadStateDict(dst, nn.StateDict(src).Clone(), nn.LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	equalStates(t, nn.StateDict(dst), nn.StateDict(src))
+}
+
+func TestLoadStateDictReportsEverything(t *testing.T) {
+	dst := newGAN(2)
+	before := nn.StateDict(dst).Clone()
+	sd := nn.StateDict(newGAN(1)).Clone()
+	delete(sd, "g.fc.bias")
+	delete(sd, "d.block.norm1.weight")
+	sd["d.extra"] = tensor.New(1)
+	sd["g.block.extra.weight"] = tensor.New(1)
+	sd["d.fc.weight"] = tensor.New(2, 32)
+	sd["g.norm.running_mean"] = nil
+	err := nn.LoadStateDict(dst, sd, nn.LoadOptions{})
+	var le *nn.LoadError
+	if !errors.As(err, &le) {
+		t.Fatalf("LoadStateDict error %v (%T); want *nn.LoadError", err, err)
+	}
+	if want := []string{"d.block.norm1.weight", "g.fc.bias"}; !slices.Equal(le.Missing, want) {
+		t.Errorf("Missing = %v; want %v", le.Missing, want)
+	}
+	if want := []string{"d.extra", "g.block.extra.weight"}; !slices.Equal(le.Unexpected, want) {
+		t.Errorf("Unexpected = %v; want %v", le.Unexpected, want)
+	}
+	if len(le.Mismatched) != 2 || le.Mismatched[0].Key != "d.fc.weight" ||
+		!slices.Equal(le.Mismatched[0].Got, []int{2, 32}) || !slices.Equal(le.Mismatched[0].Want, []int{1, 32}) ||
+		le.Mismatched[1].Key != "g.norm.running_mean" || le.Mismatched[1].Got != nil {
+		t.Errorf("Mismatched = %+v", le.Mismatched)
+	}
+	for _, s := range []string{"2 missing", "2 unexpected", "2 shape mismatches", "d.fc.weight: state [2 32], module [1 32]"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not mention %q", err, s)
+		}
+	}
+	equalStates(t, nn.StateDict(dst), before) // a failed load changes nothing
+}
+
+func TestLoadStateDictPrefix(t *testing.T) {
+	src := nn.StateDict(newGAN(1)).Clone()
+	for _, part := range []string{"d.", "g."} {
+		other := map[string]string{"d.": "g.", "g.": "d."}[part]
+		dst := newGAN(2)
+		before := nn.StateDict(dst).Clone()
+		// A full checkpoint into one half of a full model.
+		if err := nn.LoadStateDict(dst, src, nn.LoadOptions{Prefix: part}); err != nil {
+			t.Fatalf("prefix %q: %v", part, err)
+		}
+		got := nn.StateDict(dst)
+		equalStates(t, got.WithPrefix(part), src.WithPrefix(part))
+		equalStates(t, got.WithPrefix(other), before.WithPrefix(other))
+	}
+	// One half of a checkpoint into a standalone network.
+	d := newGAN(3).D
+	if err := nn.LoadStateDict(d, src.WithPrefix("d."), nn.LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	equalStates(t, nn.StateDict(d), src.WithPrefix("d."))
+	// A standalone network's state into the full model.
+	m := newGAN(4)
+	if err := nn.LoadStateDict(m, nn.StateDict(d).AddPrefix("d."), nn.LoadOptions{Prefix: "d."}); err != nil {
+		t.Fatal(err)
+	}
+	// Without the prefix the strict load reports the whole generator missing.
+	err := nn.LoadStateDict(newGAN(5), src.WithPrefix("d.").AddPrefix("d."), nn.LoadOptions{})
+	var le *nn.LoadError
+	if !errors.As(err, &le) || len(le.Missing) != 22 || len(le.Unexpected) != 0 {
+		t.Errorf("strict load of D only: %v", err)
+	}
+	if err := nn.LoadStateDict(newGAN(5), src.WithPrefix("d.").AddPrefix("d."), nn.LoadOptions{AllowMissing: true}); err != nil {
+		t.Errorf("AllowMissing: %v", err)
+	}
+	if err := nn.LoadStateDict(newGAN(5).D, src, nn.LoadOptions{AllowUnexpected: true}); err == nil {
+		t.Errorf("AllowUnexpected with wrong names loaded without reporting the missing ones")
+	}
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	sd := nn.StateDict(newGAN(1))
+	sd["scalar"] = tensor.Scalar(3.5)
+	sd["empty"] = tensor.New(0, 3)
+	meta := map[string]string{"iteration": "1200"}
+	if err := nn.SetConfig(meta, map[string]int{"dim": 16}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := nn.Save(&buf, sd, meta); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := meta[nn.MetaVersion]; ok {
+		t.Errorf("Save modified the caller's metadata")
+	}
+	hlen := binary.LittleEndian.Uint64(buf.Bytes())
+	if hlen%8 != 0 {
+		t.Errorf("header length %d is not a multiple of 8", hlen)
+	}
+	// Through a reader with a known length and through a bare stream.
+	for _, r := range []interface{ Read([]byte) (int, error) }{bytes.NewReader(buf.Bytes()), onlyReader{bytes.NewReader(buf.Bytes())}} {
+		got, gotMeta, err := nn.Load(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equalStates(t, got, sd)
+		if gotMeta["iteration"] != "1200" || gotMeta[nn.MetaVersion] != nn.FormatVersion {
+			t.Errorf("metadata %v", gotMeta)
+		}
+		var cfg map[string]int
+		if err := nn.Config(gotMeta, &cfg); err != nil || cfg["dim"] != 16 {
+			t.Errorf("Config = %v, %v", cfg, err)
+		}
+	}
+}
+
+type onlyReader struct{ r *bytes.Reader }
+
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
+
+func TestSaveFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "model.safetensors")
+	sd := nn.StateDict(newGAN(1))
+	if err := nn.SaveFile(path, sd, nil); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := os.ReadFile(path)
+	bad := nn.State{"ok": tensor.Ones(2), "broken": nil}
+	if err := nn.SaveFile(path, bad, nil); err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), `"broken"`) {
+		t.Errorf("SaveFile of a nil tensor: %v; want an error naming the file and key", err)
+	}
+	now, _ := os.ReadFile(path)
+	if !bytes.Equal(old, now) {
+		t.Errorf("a failed SaveFile changed the existing file")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("temporary files left behind: %v", ents)
+	}
+	got, _, err := nn.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalStates(t, got, sd)
+	if _, _, err := nn.LoadFile(filepath.Join(dir, "missing.safetensors")); err == nil || !strings.Contains(err.Error(), "missing.safetensors") {
+		t.Errorf("LoadFile of a missing file: %v", err)
+	}
+}
+
+// craft builds a safetensors stream with the given header and data.
+func craft(header string, data []byte) []byte {
+	b := binary.LittleEndian.AppendUint64(nil, uint64(len(header)))
+	return append(append(b, header...), data...)
+}
+
+func TestLoadRejectsHostileInput(t *testing.T) {
+	f32 := make([]byte, 16)
+	cases := []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{"empty", nil, "header length"},
+		{"huge header", binary.LittleEndian.AppendUint64(nil, 1<<62), "exceeds"},
+		{"header past end", binary.LittleEndian.AppendUint64(nil, 1000), "exceeds"},
+		{"not json", craft("[1,2]   ", nil), "not a JSON object"},
+		{"bad dtype", craft(`{"a":{"dtype":"Q8","shape":[1],"data_offsets":[0,1]}}`, f32[:1]), "unsupported dtype"},
+		{"shape vs bytes", craft(`{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}`, f32), "needs 12 bytes"},
+		{"negative dim", craft(`{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}`, f32[:4]), "negative"},
+		{"gap", craft(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, f32[:8]), "gap"},
+		{"overlap", craft(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}`, f32[:12]), "overlap"},
+		{"duplicate", craft(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, f32[:8]), "twice"},
+		{"claims terabytes", craft(`{"a":{"dtype":"F32","shape":[1000000,1000000],"data_offsets":[0,4000000000000]}}`, f32), "too large"},
+		{"claims gigabytes", craft(`{"a":{"dtype":"F32","shape":[1000000000],"data_offsets":[0,4000000000]}}`, f32), "holds 16"},
+		{"trailing data", craft(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, f32[:8]), "holds 8"},
+		{"bad metadata", craft(`{"__metadata__":{"a":1}}`, nil), "__metadata__"},
+		{"future version", craft(`{"__metadata__":{"gantry.version":"9"}}`, nil), "version"},
+		{"junk after object", craft(`{} x`, nil), "after the JSON object"},
+	}
+	for _, c := range cases {
+		_, _, err := nn.Load(bytes.NewReader(c.in))
+		if err == nil || !errors.Is(err, nn.ErrFormat) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: Load error %v; want ErrFormat mentioning %q", c.name, err, c.want)
+		}
+	}
+}
+
+func TestLoadStreamDoesNotTrustHeader(t *testing.T) {
+	// A stream whose header claims 4 GB but that holds 16 bytes: the load
+	// must fail without allocating anywhere near the claim.
+	in := craft(`{"a":{"dtype":"F32","shape":[1000000000],"data_offsets":[0,4000000000]}}`, make([]byte, 16))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, _, err := nn.Load(onlyReader{bytes.NewReader(in)})
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("Load = %v; want a truncation error", err)
+	}
+	if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20 {
+		t.Errorf("Load allocated %d bytes for a 100-byte stream", d)
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	var buf bytes.Buffer
+	nn.Save(&buf, nn.State{"w": tensor.FromSlice([]float32{1, -2, 3, 4, 5, 6}, 2, 3), "b": tensor.Scalar(0.5)}, map[string]string{"k": "v"})
+	f.Add(buf.Bytes())
+	f.Add(buf.Bytes()[:len(buf.Bytes())-3])
+	f.Add(craft(`{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"b":{"dtype":"I64","shape":[],"data_offsets":[4,12]}}`, make([]byte, 12)))
+	f.Add(craft(`{"a":{"dtype":"F32","shape":[1000000000],"data_offsets":[0,4000000000]}}`, make([]byte, 16)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, r := range []interface{ Read([]byte) (int, error) }{bytes.NewReader(b), onlyReader{bytes.NewReader(b)}} {
+			sd, meta, err := nn.Load(r)
+			if err != nil {
+				if !errors.Is(err, nn.ErrFormat) {
+					t.Fatalf("error %v does not wrap ErrFormat", err)
+				}
+				continue
+			}
+			var out bytes.Buffer
+			if err := nn.Save(&out, sd, meta); err != nil {
+				t.Fatalf("re-save: %v", err)
+			}
+			sd2, _, err := nn.Load(bytes.NewReader(out.Bytes()))
+			if err != nil {
+				t.Fatalf("reload: %v", err)
+			}
+			for k, v := range sd {
+				if !slices.Equal(v.Shape(), sd2[k].Shape()) {
+					t.Fatalf("%s: shape %v after round trip, want %v", k, sd2[k].Shape(), v.Shape())
+				}
+			}
+		}
+	})
+}
