@@ -394,4 +394,3 @@ func Config(meta map[string]string, cfg any) error {
 	}
 	return nil
 }
-
