@@ -29,6 +29,12 @@ type gemmKernel struct {
 	// is 0, C is not read. c[0] is the tile's top-left element and ldc the
 	// distance between its rows.
 	tile func(kc int, a, b, c []float32, ldc int, alpha, beta float32)
+
+	// tileRows, when not nil, is tile for Ap packed by rows: row r of the
+	// micro-panel starts at a[r*ars]. Packing A by rows is a plain copy when
+	// A is not transposed, where the column layout needs a transpose.
+	tileRows func(kc int, a, b, c []float32, ldc int, alpha, beta float32)
+	ars      int
 }
 
 // gemmScratch holds one worker's packing buffers.
@@ -39,7 +45,7 @@ type gemmScratch struct {
 var gemmScratchPool sync.Pool
 
 func getScratch(kern *gemmKernel) *gemmScratch {
-	na := kern.mc * kern.kc
+	na := kern.mc * max(kern.kc, kern.ars)
 	nb := kern.kc * ((kern.nc + kern.nr - 1) / kern.nr * kern.nr)
 	nt := kern.mr * kern.nr
 	if s, ok := gemmScratchPool.Get().(*gemmScratch); ok {
@@ -133,9 +139,14 @@ func gemmSerial(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float3
 			}
 			for ic := 0; ic < m; ic += kern.mc {
 				mb := min(kern.mc, m-ic)
-				if transA {
+				tile, astride := kern.tile, kb // A panel q at s.a[q*astride:]
+				switch {
+				case transA:
 					packAT(s.a, a, lda, ic, pc, mb, kb, mr)
-				} else {
+				case kern.tileRows != nil:
+					packANRows(s.a, a, lda, ic, pc, mb, kb, mr, kern.ars)
+					tile, astride = kern.tileRows, kern.ars
+				default:
 					packAN(s.a, a, lda, ic, pc, mb, kb, mr)
 				}
 				for jr := 0; jr < nb; jr += nr {
@@ -143,13 +154,13 @@ func gemmSerial(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float3
 					bp := s.b[jr*kb : (jr+nr)*kb]
 					for ir := 0; ir < mb; ir += mr {
 						mm := min(mr, mb-ir)
-						ap := s.a[ir*kb : (ir+mr)*kb]
+						ap := s.a[ir*astride : (ir+mr)*astride]
 						co := (ic+ir)*ldc + jc + jr
 						if mm == mr && nn == nr {
-							kern.tile(kb, ap, bp, c[co:], ldc, alpha, bet)
+							tile(kb, ap, bp, c[co:], ldc, alpha, bet)
 							continue
 						}
-						kern.tile(kb, ap, bp, s.t, nr, 1, 0)
+						tile(kb, ap, bp, s.t, nr, 1, 0)
 						mergeTile(mm, nn, alpha, s.t, nr, bet, c[co:], ldc)
 					}
 				}
@@ -208,6 +219,18 @@ func packAN(dst, a []float32, lda, i0, p0, mb, kb, mr int) {
 				panel[p*mr+r] = 0
 			}
 		}
+	}
+}
+
+// packANRows packs the same block as packAN by rows: row i of the block
+// starts at dst[i*ars], and rows past mb (up to a multiple of mr) are zero.
+func packANRows(dst, a []float32, lda, i0, p0, mb, kb, mr, ars int) {
+	for i := 0; i < mb; i++ {
+		o := (i0+i)*lda + p0
+		copy(dst[i*ars:i*ars+kb], a[o:o+kb])
+	}
+	for i := mb; i%mr != 0; i++ {
+		clear(dst[i*ars : i*ars+kb])
 	}
 }
 

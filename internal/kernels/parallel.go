@@ -3,6 +3,8 @@ package kernels
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Workers reports how many goroutines the kernels split work across. It is
@@ -14,6 +16,13 @@ func Workers() int { return runtime.GOMAXPROCS(0) }
 // Ranges are no smaller than grain (except the last one), so tiny problems run
 // on the calling goroutine alone. fn must be safe to run concurrently on
 // disjoint ranges.
+//
+// The helpers are long-lived goroutines that keep polling for work for a
+// short while after each call (waking a parked thread costs around 100µs on
+// the virtual machines we run on, as much as a whole 256×256 GEMM), so
+// back-to-back calls start at once. The calling goroutine takes ranges too,
+// so a call never waits for a helper that is busy elsewhere, and calls may be
+// nested or made from several goroutines at once.
 func ParallelFor(n, grain int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -30,16 +39,114 @@ func ParallelFor(n, grain int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	per := (n + w - 1) / w
-	for lo := per; lo < n; lo += per {
-		hi := min(lo+per, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
+	w = min(w, maxChunks)
+	per := max((n+w-1)/w, grain)
+	chunks = (n + per - 1) / per
+
+	j, _ := jobPool.Get().(*parJob)
+	if j == nil {
+		j = new(parJob)
 	}
-	fn(0, min(per, n))
-	wg.Wait()
+	j.fn, j.n, j.per = fn, n, per
+	j.done.Store(int32(chunks))
+	gen := j.state.Load()>>32 + 1
+	j.state.Store(gen<<32 | uint64(chunks)<<16)
+	startHelpers(w - 1)
+	for i := 1; i < w; i++ {
+		select {
+		case helperJobs <- helperTask{j, uint32(gen)}:
+		default: // every helper is busy: the caller does the work
+		}
+	}
+	j.work(uint32(gen))
+	for j.done.Load() != 0 {
+		runtime.Gosched()
+	}
+	j.fn = nil
+	jobPool.Put(j)
+}
+
+// maxChunks bounds the ranges of one call; the state word has 16 bits for
+// each count.
+const maxChunks = 1 << 15
+
+// parJob is one call of ParallelFor. It is reused across calls: its state
+// word carries a generation, so a helper holding a stale task claims nothing.
+type parJob struct {
+	// state is gen<<32 | chunks<<16 | next, claimed by compare-and-swap.
+	state atomic.Uint64
+	done  atomic.Int32 // ranges not yet finished
+
+	// Set before the state of a generation is published, and read only
+	// after a successful claim, which the caller cannot outlive.
+	fn     func(lo, hi int)
+	n, per int
+}
+
+// work claims and runs ranges of generation gen until none is left.
+func (j *parJob) work(gen uint32) {
+	for {
+		s := j.state.Load()
+		next, chunks := int(s&0xffff), int(s>>16&0xffff)
+		if uint32(s>>32) != gen || next >= chunks {
+			return
+		}
+		if !j.state.CompareAndSwap(s, s+1) {
+			continue
+		}
+		lo := next * j.per
+		j.fn(lo, min(lo+j.per, j.n))
+		j.done.Add(-1)
+	}
+}
+
+type helperTask struct {
+	j   *parJob
+	gen uint32
+}
+
+var (
+	jobPool     sync.Pool
+	helperJobs  = make(chan helperTask, 64)
+	helperMu    sync.Mutex
+	helperCount int
+)
+
+// helperSpin is how long an idle helper polls for work before parking.
+const helperSpin = 500 * time.Microsecond
+
+// startHelpers makes sure at least n helper goroutines exist.
+func startHelpers(n int) {
+	helperMu.Lock()
+	defer helperMu.Unlock()
+	for ; helperCount < n; helperCount++ {
+		go helper()
+	}
+}
+
+func helper() {
+	for {
+		var t helperTask
+		select {
+		case t = <-helperJobs:
+		default:
+			t = pollTask()
+		}
+		t.j.work(t.gen)
+	}
+}
+
+// pollTask polls for a task for helperSpin, yielding the processor between
+// polls, then blocks.
+func pollTask() helperTask {
+	start := time.Now()
+	for time.Since(start) < helperSpin {
+		runtime.Gosched()
+		select {
+		case t := <-helperJobs:
+			return t
+		default:
+		}
+	}
+	return <-helperJobs
 }

@@ -26,14 +26,27 @@ type kernel struct {
 	avx512 bool // Z registers (32, 16 floats) or Y registers (16, 8 floats)
 	mr, nv int  // rows of the tile, and vectors per row (nr = nv*width)
 	unroll int  // k steps per loop iteration, a power of two
+	// ars, when nonzero, makes Ap a block of mr rows of ars floats each
+	// (A[r][p] at a[r*ars+p]) rather than mr-wide columns (a[p*mr+r]).
+	ars int
 }
 
+// aRowStride is the row stride, in floats, of A panels packed by rows: room
+// for kc = 256 plus one cache line, so that the rows of a panel spread over
+// the cache sets.
+const aRowStride = 256 + 16
+
 var kernels = []kernel{
-	{"tileAVX512x14x32", true, 14, 2, 4},
-	{"tileAVX512x12x32", true, 12, 2, 4},
-	{"tileAVX512x8x48", true, 8, 3, 4},
-	{"tileAVX512x6x64", true, 6, 4, 4},
-	{"tileAVX2x6x16", false, 6, 2, 4},
+	{"tileAVX512x14x32", true, 14, 2, 4, 0},
+	{"tileAVX512x14x32R", true, 14, 2, 4, aRowStride},
+	{"tileAVX512x12x32", true, 12, 2, 4, 0},
+	{"tileAVX512x12x32R", true, 12, 2, 4, aRowStride},
+	{"tileAVX512x8x48", true, 8, 3, 4, 0},
+	{"tileAVX512x8x48R", true, 8, 3, 4, aRowStride},
+	{"tileAVX512x6x64", true, 6, 4, 4, 0},
+	{"tileAVX512x6x64R", true, 6, 4, 4, aRowStride},
+	{"tileAVX2x6x16", false, 6, 2, 4, 0},
+	{"tileAVX2x6x16R", false, 6, 2, 4, aRowStride},
 }
 
 func main() {
@@ -55,6 +68,14 @@ func (k kernel) width() int {
 		return 16
 	}
 	return 8
+}
+
+// astep is how far Ap advances per k step, in bytes.
+func (k kernel) astep() int {
+	if k.ars > 0 {
+		return 4
+	}
+	return 4 * k.mr
 }
 
 func (k kernel) reg(i int) string {
@@ -118,6 +139,9 @@ func (k kernel) emit(w *bytes.Buffer) {
 		}
 		for r := 0; r < k.mr; r++ {
 			aoff := s*4*k.mr + 4*r
+			if k.ars > 0 {
+				aoff = r*4*k.ars + 4*s
+			}
 			if nbc == 0 {
 				for v := 0; v < k.nv; v++ {
 					p("VFMADD231PS.BCST %d(SI), %s, %s", aoff, breg(v), acc(r, v))
@@ -138,7 +162,7 @@ func (k kernel) emit(w *bytes.Buffer) {
 	for s := 0; s < k.unroll; s++ {
 		step(s)
 	}
-	p("ADDQ $%d, SI", k.unroll*4*k.mr)
+	p("ADDQ $%d, SI", k.unroll*k.astep())
 	p("ADDQ $%d, DI", k.unroll*4*nr)
 	p("DECQ BX")
 	p("JNZ %s_loop", k.name)
@@ -147,7 +171,7 @@ func (k kernel) emit(w *bytes.Buffer) {
 	p("JZ %s_store", k.name)
 	label("tailloop")
 	step(0)
-	p("ADDQ $%d, SI", 4*k.mr)
+	p("ADDQ $%d, SI", k.astep())
 	p("ADDQ $%d, DI", 4*nr)
 	p("DECQ CX")
 	p("JNZ %s_tailloop", k.name)
