@@ -33,7 +33,8 @@ var imageExt = []string{".png", ".jpg", ".jpeg", ".gif"}
 // Otherwise the dataset is unlabeled.
 //
 // Images become RGB (or grayscale with Gray), with any transparency
-// composited on white, at the size given by Resolution (else their own size,
+// composited on white (palette, gray+alpha and 16-bit images are converted to
+// 8-bit RGB first, as the paper's uint8 pipeline does), at the size given by Resolution (else their own size,
 // which must then be the same for all). The images are decoded in parallel
 // (see Workers).
 //
@@ -200,6 +201,9 @@ func decodeFile(path string, cv *converter) (pix []float32, w, h int, err error)
 	br := bufio.NewReader(f)
 	cfg, format, err := image.DecodeConfig(br)
 	if err != nil {
+		if errors.Is(err, image.ErrFormat) {
+			return nil, 0, 0, fmt.Errorf("not a PNG, JPEG or GIF image: %w", err)
+		}
 		return nil, 0, 0, fmt.Errorf("reading image header: %w", err)
 	}
 	if err := checkSize(cfg.Width, cfg.Height, cv.cfg.maxPixels); err != nil {
@@ -230,7 +234,7 @@ func checkSize(w, h int, max int64) error {
 		return fmt.Errorf("%w: invalid declared size %dx%d", ErrFormat, w, h)
 	}
 	if int64(w)*int64(h) > max {
-		return fmt.Errorf("declared size %dx%d (%d pixels) is over the limit of %d (MaxPixels): %w", w, h, int64(w)*int64(h), max, ErrTooLarge)
+		return fmt.Errorf("header declares %dx%d = %d pixels, over the limit of %d set by MaxPixels: %w", w, h, int64(w)*int64(h), max, ErrTooLarge)
 	}
 	return nil
 }

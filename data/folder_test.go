@@ -263,7 +263,7 @@ func TestImageFolderBadFiles(t *testing.T) {
 	}{
 		{"a-zero.png", nil, "empty file", nil},
 		{"b-truncated.png", good[:len(good)/2], "decoding png", nil},
-		{"c-garbage.jpg", []byte("this is not an image at all"), "reading image header", image.ErrFormat},
+		{"c-garbage.jpg", []byte("this is not an image at all"), "not a PNG, JPEG or GIF", image.ErrFormat},
 		{"d-huge.png", pngHeader(100000, 100000), "100000x100000", ErrTooLarge},
 		{"e-zero-size.png", pngHeader(0, 7), "invalid", nil},
 		{"f-header-only.png", pngHeader(20, 20), "decoding png", nil},

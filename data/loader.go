@@ -3,6 +3,7 @@ package data
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/gantry-go/gantry/tensor"
 )
@@ -109,3 +110,35 @@ func (l *Loader) Epoch() int { return l.epoch }
 
 // BatchSize returns the number of images in a batch.
 func (l *Loader) BatchSize() int { return len(l.labels) }
+
+// LoaderState is where a Loader stands in its epochs. With the state of the
+// loader's random source (rand.PCG and rand.ChaCha8 implement
+// encoding.BinaryMarshaler), it resumes the sequence of batches exactly.
+type LoaderState struct {
+	Epoch int   `json:"epoch"` // as Epoch returns
+	Pos   int   `json:"pos"`   // images of the current epoch already used
+	Perm  []int `json:"perm"`  // the current epoch's order
+}
+
+// State returns a copy of the loader's position.
+func (l *Loader) State() LoaderState {
+	return LoaderState{Epoch: l.epoch, Pos: l.pos, Perm: slices.Clone(l.perm)}
+}
+
+// SetState moves the loader to a position taken by State from a loader of
+// the same dataset. It returns an error if s does not fit the dataset.
+func (l *Loader) SetState(s LoaderState) error {
+	if len(s.Perm) != len(l.perm) || s.Pos < 0 || s.Pos > len(s.Perm) || s.Epoch < -1 {
+		return fmt.Errorf("data: Loader.SetState: state for %d images at %d; the dataset has %d", len(s.Perm), s.Pos, len(l.perm))
+	}
+	seen := make([]bool, len(s.Perm))
+	for _, i := range s.Perm {
+		if i < 0 || i >= len(seen) || seen[i] {
+			return fmt.Errorf("data: Loader.SetState: order is not a permutation of %d images", len(seen))
+		}
+		seen[i] = true
+	}
+	copy(l.perm, s.Perm)
+	l.pos, l.epoch = s.Pos, s.Epoch
+	return nil
+}

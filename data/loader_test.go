@@ -128,3 +128,50 @@ func BenchmarkLoader(b *testing.B) {
 		})
 	}
 }
+
+// TestLoaderResume: saving the loader's state and its random source's state
+// and restoring both into a new loader continues the same batches.
+func TestLoaderResume(t *testing.T) {
+	ds := indexed(13, 3)
+	src := rand.NewPCG(8, 9)
+	l := NewLoader(ds, 5, rand.New(src), RandomFlip())
+	for range 4 {
+		l.Next()
+	}
+	st := l.State()
+	rng, err := src.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]float32
+	for range 5 {
+		x, _ := l.Next()
+		want = append(want, slices.Clone(x.Data()))
+	}
+
+	src2 := rand.NewPCG(0, 0)
+	if err := src2.UnmarshalBinary(rng); err != nil {
+		t.Fatal(err)
+	}
+	l2 := NewLoader(ds, 5, rand.New(src2), RandomFlip())
+	if err := l2.SetState(st); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		x, _ := l2.Next()
+		if !slices.Equal(x.Data(), want[i]) {
+			t.Fatalf("batch %d after resuming differs", i)
+		}
+	}
+	if l2.Epoch() != l.Epoch() {
+		t.Errorf("epoch %d; want %d", l2.Epoch(), l.Epoch())
+	}
+	bad := st
+	bad.Perm = append(slices.Clone(st.Perm[:12]), st.Perm[0])
+	if err := l2.SetState(bad); err == nil {
+		t.Error("SetState accepted a non-permutation")
+	}
+	if err := NewLoader(indexed(4, 3), 2, seeded(1)).SetState(st); err == nil {
+		t.Error("SetState accepted a state of another dataset size")
+	}
+}
