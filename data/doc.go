@@ -20,6 +20,15 @@
 // an explicit *rand.Rand (math/rand/v2): the same seed and data give the same
 // selection and the same batches.
 //
+// # Loading batches
+//
+// A Loader shuffles the dataset each epoch and copies images into one reused
+// [B, C, H, W] tensor: after the first batch it allocates nothing. Batches
+// run across epoch boundaries, so no image is dropped. Its State, with the
+// state of its random source, resumes the exact sequence of batches from a
+// checkpoint. Since the sources decode everything up front (in parallel), a
+// batch is a memory copy and needs no prefetching.
+//
 // # Ownership
 //
 // The tensor returned by Image may share storage with the dataset; callers
@@ -38,5 +47,12 @@
 // error. An image whose declared size exceeds MaxPixels is refused from its
 // header alone, before any pixel memory is allocated.
 //
-// The subpackage shipped embeds small parts of MNIST and Fashion-MNIST.
+// # Subpackages
+//
+// Package data/shipped embeds small parts of MNIST and Fashion-MNIST (a
+// Fashion-MNIST target set, a held-out evaluation set, an MNIST set) and
+// reads the full sets for pretraining. Package data/augment holds the
+// differentiable augmentations (DiffAugment, ADA's flip, rotation,
+// translation and colour subset, and ADA's probability controller); it alone
+// imports autograd, so this package depends on tensor only.
 package data

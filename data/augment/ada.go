@@ -25,10 +25,12 @@ type ADA struct {
 	Interval int     // batches between updates (4)
 	Kimg     float64 // thousands of images for p to change by 1 (500)
 
-	sum    float64 // sum of signs since the last update
-	count  int     // values observed since the last update
-	calls  int     // batches observed since the last update
-	lastRT float64
+	// The statistics since the last update, exported so that a checkpoint
+	// (encoding/json) can save and restore the controller exactly.
+	SignSum float64 // sum of sign(D(x_real))
+	Count   int     // critic outputs observed
+	Batches int     // batches observed
+	LastRT  float64 // r_t of the last update
 }
 
 // NewADA returns a controller with the reference's settings: p = 0, target
@@ -47,27 +49,27 @@ func (a *ADA) Observe(dReal *tensor.Tensor) bool {
 	for _, v := range dReal.Data() {
 		switch {
 		case v > 0:
-			a.sum++
+			a.SignSum++
 		case v < 0:
-			a.sum--
+			a.SignSum--
 		}
 	}
-	a.count += dReal.Len()
-	a.calls++
-	if a.calls < a.Interval {
+	a.Count += dReal.Len()
+	a.Batches++
+	if a.Batches < a.Interval {
 		return false
 	}
-	if a.count > 0 {
-		a.lastRT = a.sum / float64(a.count)
-		adj := sign(a.lastRT-a.Target) * float64(a.count) / (a.Kimg * 1000)
+	if a.Count > 0 {
+		a.LastRT = a.SignSum / float64(a.Count)
+		adj := sign(a.LastRT-a.Target) * float64(a.Count) / (a.Kimg * 1000)
 		a.P = min(max(a.P+adj, 0), 1)
 	}
-	a.sum, a.count, a.calls = 0, 0, 0
+	a.SignSum, a.Count, a.Batches = 0, 0, 0
 	return true
 }
 
 // RT returns r_t of the last update (0 before the first).
-func (a *ADA) RT() float64 { return a.lastRT }
+func (a *ADA) RT() float64 { return a.LastRT }
 
 func sign(x float64) float64 {
 	switch {
