@@ -42,6 +42,12 @@ func tileAVX512x6x64R(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 //go:noescape
 func tileAVX2x6x16R(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 
+//go:noescape
+func copyMaskedAVX512(dst *float32, lddst int, src *float32, ldsrc int, rows int, lmask, smask uint16)
+
+//go:noescape
+func transpose16AVX512(dst *float32, lddst int, src *float32, ldsrc int)
+
 // aRowStride is the row stride, in floats, of A panels packed by rows; it
 // must match asmgen and be at least every kernel's kc.
 const aRowStride = 256 + 16
@@ -68,6 +74,12 @@ var (
 	kernelAVX512x6x64  = &gemmKernel{name: "avx512x6x64", mr: 6, nr: 64, mc: 6 * 56, kc: 256, nc: 4096, tile: asmTile(6, 64, 0, tileAVX512x6x64), tileRows: asmTile(6, 64, aRowStride, tileAVX512x6x64R), ars: aRowStride}
 	kernelAVX2x6x16    = &gemmKernel{name: "avx2x6x16", mr: 6, nr: 16, mc: 6 * 48, kc: 256, nc: 4096, tile: asmTile(6, 16, 0, tileAVX2x6x16), tileRows: asmTile(6, 16, aRowStride, tileAVX2x6x16R), ars: aRowStride}
 )
+
+func init() {
+	for _, k := range []*gemmKernel{kernelAVX512x14x32, kernelAVX512x12x32, kernelAVX512x8x48, kernelAVX512x6x64} {
+		k.copyMasked, k.transpose16 = copyMaskedAVX512, transpose16AVX512
+	}
+}
 
 // gemmKernels lists the microkernels usable on this machine, fastest first.
 func gemmKernels() []*gemmKernel {

@@ -35,6 +35,15 @@ type gemmKernel struct {
 	// A is not transposed, where the column layout needs a transpose.
 	tileRows func(kc int, a, b, c []float32, ldc int, alpha, beta float32)
 	ars      int
+
+	// Optional vector helpers for packing; nil means plain Go.
+	// copyMasked copies rows of up to 16 floats: for each of rows rows,
+	// the lanes of lmask are read from src (the others read as zero) and
+	// the lanes of smask are written to dst. It needs nr%16 == 0 and
+	// mr <= 16. transpose16 transposes a 16×16 block:
+	// dst[i*lddst+j] = src[j*ldsrc+i].
+	copyMasked  func(dst *float32, lddst int, src *float32, ldsrc int, rows int, lmask, smask uint16)
+	transpose16 func(dst *float32, lddst int, src *float32, ldsrc int)
 }
 
 // gemmScratch holds one worker's packing buffers.
@@ -129,9 +138,9 @@ func gemmSerial(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float3
 		for pc := 0; pc < k; pc += kern.kc {
 			kb := min(kern.kc, k-pc)
 			if transB {
-				packBT(s.b, b, ldb, pc, jc, kb, nb, nr)
+				packBT(kern, s.b, b, ldb, pc, jc, kb, nb)
 			} else {
-				packBN(s.b, b, ldb, pc, jc, kb, nb, nr)
+				packBN(kern, s.b, b, ldb, pc, jc, kb, nb)
 			}
 			bet := beta
 			if pc > 0 {
@@ -142,7 +151,7 @@ func gemmSerial(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float3
 				tile, astride := kern.tile, kb // A panel q at s.a[q*astride:]
 				switch {
 				case transA:
-					packAT(s.a, a, lda, ic, pc, mb, kb, mr)
+					packAT(kern, s.a, a, lda, ic, pc, mb, kb)
 				case kern.tileRows != nil:
 					packANRows(s.a, a, lda, ic, pc, mb, kb, mr, kern.ars)
 					tile, astride = kern.tileRows, kern.ars
@@ -236,42 +245,83 @@ func packANRows(dst, a []float32, lda, i0, p0, mb, kb, mr, ars int) {
 
 // packAT is packAN for A stored transposed (k×m row-major), so that
 // op(A)[i][p] = A[p][i]: each step of a panel is a contiguous copy.
-func packAT(dst, a []float32, lda, i0, p0, mb, kb, mr int) {
+func packAT(kern *gemmKernel, dst, a []float32, lda, i0, p0, mb, kb int) {
+	mr := kern.mr
 	for q := 0; q < mb; q += mr {
 		panel := dst[q*kb : (q+mr)*kb]
 		rows := min(mr, mb-q)
+		o := p0*lda + i0 + q
+		if kern.copyMasked != nil {
+			_ = a[o+(kb-1)*lda+rows-1]
+			kern.copyMasked(&panel[0], mr, &a[o], lda, kb, lanes(rows), lanes(mr))
+			continue
+		}
 		for p := 0; p < kb; p++ {
-			o := (p0+p)*lda + i0 + q
 			d := panel[p*mr : p*mr+mr]
-			copy(d, a[o:o+rows])
+			copy(d, a[o+p*lda:o+p*lda+rows])
 			clear(d[rows:])
 		}
 	}
 }
 
+// lanes is the mask of the first n of 16 lanes.
+func lanes(n int) uint16 { return uint16(1<<n - 1) }
+
 // packBN packs rows [p0, p0+kb) and columns [j0, j0+nb) of a row-major B into
 // nr-wide micro-panels: panel q holds, for each p, the nr values
 // B[p0+p][j0+q*nr+c], zero-padded past nb.
-func packBN(dst, b []float32, ldb, p0, j0, kb, nb, nr int) {
+func packBN(kern *gemmKernel, dst, b []float32, ldb, p0, j0, kb, nb int) {
+	nr := kern.nr
 	for q := 0; q < nb; q += nr {
 		panel := dst[q*kb : (q+nr)*kb]
 		cols := min(nr, nb-q)
+		o := p0*ldb + j0 + q
+		if kern.copyMasked != nil {
+			_ = b[o+(kb-1)*ldb+cols-1]
+			for c := 0; c < nr; c += 16 {
+				n := min(max(cols-c, 0), 16)
+				src := &b[o] // no lane is read when n == 0
+				if n > 0 {
+					src = &b[o+c]
+				}
+				kern.copyMasked(&panel[c], nr, src, ldb, kb, lanes(n), 0xffff)
+			}
+			continue
+		}
 		for p := 0; p < kb; p++ {
-			o := (p0+p)*ldb + j0 + q
 			d := panel[p*nr : p*nr+nr]
-			copy(d, b[o:o+cols])
+			copy(d, b[o+p*ldb:o+p*ldb+cols])
 			clear(d[cols:])
 		}
 	}
 }
 
 // packBT is packBN for B stored transposed (n×k row-major), so that
-// op(B)[p][j] = B[j][p].
-func packBT(dst, b []float32, ldb, p0, j0, kb, nb, nr int) {
+// op(B)[p][j] = B[j][p]. Whole 16×16 blocks go through kern.transpose16 when
+// there is one.
+func packBT(kern *gemmKernel, dst, b []float32, ldb, p0, j0, kb, nb int) {
+	nr := kern.nr
 	for q := 0; q < nb; q += nr {
 		panel := dst[q*kb : (q+nr)*kb]
 		cols := min(nr, nb-q)
-		for j := 0; j < cols; j++ {
+		j := 0
+		if kern.transpose16 != nil {
+			for ; j+16 <= cols; j += 16 {
+				p := 0
+				for ; p+16 <= kb; p += 16 {
+					o := (j0+q+j)*ldb + p0 + p
+					_ = b[o+15*ldb+15]
+					_ = panel[(p+15)*nr+j+15]
+					kern.transpose16(&panel[p*nr+j], nr, &b[o], ldb)
+				}
+				for ; p < kb; p++ {
+					for jj := j; jj < j+16; jj++ {
+						panel[p*nr+jj] = b[(j0+q+jj)*ldb+p0+p]
+					}
+				}
+			}
+		}
+		for ; j < cols; j++ {
 			src := b[(j0+q+j)*ldb+p0 : (j0+q+j)*ldb+p0+kb]
 			for p, v := range src {
 				panel[p*nr+j] = v

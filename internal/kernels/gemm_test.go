@@ -28,7 +28,14 @@ func gemmImpls() []gemmImpl {
 		small := *k
 		small.name += "/smallblocks"
 		small.mc, small.kc, small.nc = 2*k.mr, 5, 3*k.nr
-		for _, kern := range []*gemmKernel{k, &small} {
+		kernList := []*gemmKernel{k, &small}
+		if k.copyMasked != nil || k.transpose16 != nil {
+			plain := small
+			plain.name = k.name + "/smallblocks/gopack"
+			plain.copyMasked, plain.transpose16 = nil, nil
+			kernList = append(kernList, &plain)
+		}
+		for _, kern := range kernList {
 			impls = append(impls, gemmImpl{kern.name, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 				checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 				if m == 0 || n == 0 {

@@ -58,6 +58,8 @@ func main() {
 	for _, k := range kernels {
 		k.emit(&w)
 	}
+	emitCopy(&w)
+	emitTranspose(&w)
 	if err := os.WriteFile(*out, w.Bytes(), 0o666); err != nil {
 		log.Fatal(err)
 	}
@@ -201,6 +203,91 @@ func (k kernel) emit(w *bytes.Buffer) {
 			p("VMOVUPS %s, %d(DX)", acc(r, v), v*vb)
 		}
 		p("ADDQ R8, DX")
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// emitCopy writes copyMaskedAVX512, which copies rows of up to 16 floats,
+// reading the lanes in lmask (the rest read as zero) and writing the lanes in
+// smask, so that one call packs a 16-wide strip of a panel with its zero
+// padding.
+func emitCopy(w *bytes.Buffer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
+	fmt.Fprintf(w, "\n// func copyMaskedAVX512(dst *float32, lddst int, src *float32, ldsrc int, rows int, lmask, smask uint16)\n")
+	fmt.Fprintf(w, "TEXT ·copyMaskedAVX512(SB), NOSPLIT, $0-44\n")
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ lddst+8(FP), R8")
+	p("SHLQ $2, R8")
+	p("MOVQ src+16(FP), SI")
+	p("MOVQ ldsrc+24(FP), R9")
+	p("SHLQ $2, R9")
+	p("MOVQ rows+32(FP), CX")
+	p("KMOVW lmask+40(FP), K1")
+	p("KMOVW smask+42(FP), K2")
+	p("TESTQ CX, CX")
+	p("JZ copy_done")
+	fmt.Fprintf(w, "copy_loop:\n")
+	p("VMOVUPS.Z (SI), K1, Z0")
+	p("VMOVUPS Z0, K2, (DI)")
+	p("ADDQ R9, SI")
+	p("ADDQ R8, DI")
+	p("DECQ CX")
+	p("JNZ copy_loop")
+	fmt.Fprintf(w, "copy_done:\n")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// emitTranspose writes transpose16AVX512, which transposes one 16×16 block:
+// dst[i*lddst+j] = src[j*ldsrc+i]. Rows are interleaved by pairs of floats,
+// then by pairs of pairs, then 128-bit lanes are regrouped in two rounds.
+func emitTranspose(w *bytes.Buffer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
+	z := func(i int) string { return fmt.Sprintf("Z%d", i) }
+	fmt.Fprintf(w, "\n// func transpose16AVX512(dst *float32, lddst int, src *float32, ldsrc int)\n")
+	fmt.Fprintf(w, "TEXT ·transpose16AVX512(SB), NOSPLIT, $0-32\n")
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ lddst+8(FP), R8")
+	p("SHLQ $2, R8")
+	p("MOVQ src+16(FP), SI")
+	p("MOVQ ldsrc+24(FP), R9")
+	p("SHLQ $2, R9")
+	// Row i of the source into Zi.
+	for i := 0; i < 16; i++ {
+		p("VMOVUPS (SI), %s", z(i))
+		p("ADDQ R9, SI")
+	}
+	// t[2i], t[2i+1] (Z16+) interleave rows 2i and 2i+1 by floats.
+	for i := 0; i < 8; i++ {
+		p("VUNPCKLPS %s, %s, %s", z(2*i+1), z(2*i), z(16+2*i))
+		p("VUNPCKHPS %s, %s, %s", z(2*i+1), z(2*i), z(16+2*i+1))
+	}
+	// u[4g+c] (Z0+) holds, in lane L, column 4L+c of rows 4g..4g+3.
+	for g := 0; g < 4; g++ {
+		t := 16 + 4*g
+		p("VUNPCKLPD %s, %s, %s", z(t+2), z(t), z(4*g+0))
+		p("VUNPCKHPD %s, %s, %s", z(t+2), z(t), z(4*g+1))
+		p("VUNPCKLPD %s, %s, %s", z(t+3), z(t+1), z(4*g+2))
+		p("VUNPCKHPD %s, %s, %s", z(t+3), z(t+1), z(4*g+3))
+	}
+	// For each c, a 4×4 transpose of lanes over u[c], u[4+c], u[8+c],
+	// u[12+c] gives columns c, 4+c, 8+c, 12+c.
+	for c := 0; c < 4; c++ {
+		g0, g1, g2, g3 := z(c), z(4+c), z(8+c), z(12+c)
+		p("VSHUFF32X4 $0x44, %s, %s, Z16", g1, g0)
+		p("VSHUFF32X4 $0xEE, %s, %s, Z17", g1, g0)
+		p("VSHUFF32X4 $0x44, %s, %s, Z18", g3, g2)
+		p("VSHUFF32X4 $0xEE, %s, %s, Z19", g3, g2)
+		// Column 4L+c replaces u[4L+c], which is no longer needed.
+		p("VSHUFF32X4 $0x88, Z18, Z16, %s", g0)
+		p("VSHUFF32X4 $0xDD, Z18, Z16, %s", g1)
+		p("VSHUFF32X4 $0x88, Z19, Z17, %s", g2)
+		p("VSHUFF32X4 $0xDD, Z19, Z17, %s", g3)
+	}
+	for j := 0; j < 16; j++ {
+		p("VMOVUPS %s, (DI)", z(j))
+		p("ADDQ R8, DI")
 	}
 	p("VZEROUPPER")
 	p("RET")

@@ -1,0 +1,237 @@
+package optim_test
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/gantry-go/gantry/nn"
+	"github.com/gantry-go/gantry/optim"
+	"github.com/gantry-go/gantry/tensor"
+)
+
+// roundTrip passes st through what a checkpoint does: the scalars through
+// JSON, the tensors copied.
+func roundTrip(t *testing.T, st *optim.State) *optim.State {
+	t.Helper()
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out optim.State
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	out.Tensors = map[string]*tensor.Tensor{}
+	for k, v := range st.Tensors {
+		out.Tensors[k] = v.Clone()
+	}
+	return &out
+}
+
+// TestResume checks that saving after some steps, restoring into a new
+// optimizer over copies of the parameters (listed in another order) and
+// continuing gives bit for bit the trajectory of an uninterrupted run,
+// learning-rate schedule included.
+func TestResume(t *testing.T) {
+	const total, cut = 20, 8
+	sched := func() optim.Schedule { return optim.Warmup(3, optim.Cosine(total-3)) }
+	for _, mk := range makers {
+		t.Run(mk.name, func(t *testing.T) {
+			ref := newToy(1)
+			opt := mk.make(optim.Named(nn.Parameters(ref)))
+			sc := optim.NewScheduler(opt, sched())
+			var saved *optim.State
+			var savedModel *toy
+			for k := range total {
+				if k == cut {
+					saved = roundTrip(t, opt.State())
+					savedModel = ref.clone()
+				}
+				opt.ZeroGrad()
+				ref.backward(k)
+				opt.Step()
+				sc.Step()
+			}
+
+			m := savedModel
+			ps := optim.Named(nn.Parameters(m))
+			slices.Reverse(ps) // state is keyed by name, not position
+			opt2 := mk.make(ps)
+			if err := opt2.LoadState(saved); err != nil {
+				t.Fatal(err)
+			}
+			sc2 := optim.NewScheduler(opt2, sched())
+			sc2.SetStep(cut)
+			for k := cut; k < total; k++ {
+				opt2.ZeroGrad()
+				m.backward(k)
+				opt2.Step()
+				sc2.Step()
+			}
+			if !equalValues(m, ref) {
+				t.Errorf("resumed run differs:\nW %v\nwant %v", m.W.Value, ref.W.Value)
+			}
+			if a, b := opt.State(), opt2.State(); !reflect.DeepEqual(a.Steps, b.Steps) {
+				t.Errorf("steps %v; want %v", b.Steps, a.Steps)
+			}
+		})
+	}
+}
+
+func TestStateContent(t *testing.T) {
+	m := newToy(2)
+	opt := optim.NewAdam(optim.Prefixed("g", nn.Parameters(m)), optim.DefaultAdam())
+	m.V.Freeze()
+	for k := range 3 {
+		opt.ZeroGrad()
+		m.backward(k)
+		opt.Step()
+	}
+	st := opt.State()
+	if st.Optimizer != "Adam" || st.Version != optim.StateVersion {
+		t.Errorf("Optimizer, Version = %q, %d", st.Optimizer, st.Version)
+	}
+	wantSteps := map[string]int{"g.W": 3, "g.b": 3, "g.V": 0}
+	if !reflect.DeepEqual(st.Steps, wantSteps) {
+		t.Errorf("Steps = %v; want %v", st.Steps, wantSteps)
+	}
+	var keys []string
+	for k := range st.Tensors {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	want := []string{"exp_avg.g.W", "exp_avg.g.b", "exp_avg_sq.g.W", "exp_avg_sq.g.b"}
+	if !slices.Equal(keys, want) {
+		t.Errorf("tensor names %v; want %v", keys, want)
+	}
+	// The state is a copy: stepping on does not change it.
+	before := st.Tensors["exp_avg.g.W"].Clone()
+	opt.ZeroGrad()
+	m.backward(4)
+	opt.Step()
+	if !tensor.Equal(before, st.Tensors["exp_avg.g.W"]) {
+		t.Error("State tensors changed by a later Step")
+	}
+	// JSON holds the scalars only.
+	b, _ := json.Marshal(st)
+	var raw map[string]any
+	_ = json.Unmarshal(b, &raw)
+	if len(raw) != 3 || raw["optimizer"] != "Adam" {
+		t.Errorf("JSON of State = %s", b)
+	}
+}
+
+func TestLoadStateErrors(t *testing.T) {
+	trained := func() (*toy, *optim.Adam) {
+		m := newToy(3)
+		opt := optim.NewAdam(optim.Named(nn.Parameters(m)), optim.DefaultAdam())
+		opt.ZeroGrad()
+		m.backward(0)
+		opt.Step()
+		return m, opt
+	}
+	_, src := trained()
+	good := src.State()
+
+	type edit func(st *optim.State)
+	tests := []struct {
+		name                            string
+		edit                            edit
+		missing, unexpected, mismatched []string
+		problems                        int
+	}{
+		{name: "wrong optimizer", edit: func(st *optim.State) { st.Optimizer = "SGD" }, problems: 1},
+		{name: "wrong version", edit: func(st *optim.State) { st.Version = 99 }, problems: 1},
+		{
+			name: "renamed parameter",
+			edit: func(st *optim.State) {
+				st.Steps["W2"] = st.Steps["W"]
+				delete(st.Steps, "W")
+				st.Tensors["exp_avg.W2"] = st.Tensors["exp_avg.W"]
+				delete(st.Tensors, "exp_avg.W")
+			},
+			// The stray exp_avg_sq.W belongs to no parameter of the state.
+			missing:    []string{"W"},
+			unexpected: []string{"W2", "exp_avg.W2", "exp_avg_sq.W"},
+		},
+		{
+			name:       "shape",
+			edit:       func(st *optim.State) { st.Tensors["exp_avg.b"] = tensor.New(5) },
+			mismatched: []string{"exp_avg.b: shape [5], want [4]"},
+		},
+		{
+			name: "unknown buffer and missing buffer",
+			edit: func(st *optim.State) {
+				st.Tensors["momentum.V"] = st.Tensors["exp_avg.V"]
+				delete(st.Tensors, "exp_avg.V")
+			},
+			missing:    []string{"exp_avg.V"},
+			unexpected: []string{"momentum.V"},
+		},
+		{
+			name:       "tensor for a parameter never stepped",
+			edit:       func(st *optim.State) { st.Steps["b"] = 0 },
+			unexpected: []string{"exp_avg.b", "exp_avg_sq.b"},
+		},
+		{
+			name:       "negative step",
+			edit:       func(st *optim.State) { st.Steps["b"] = -1 },
+			unexpected: []string{"exp_avg.b", "exp_avg_sq.b"},
+			mismatched: []string{"b: negative step count -1"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, dst := trained()
+			before := dst.State()
+			valBefore := m.W.Value.Clone()
+			st := roundTrip(t, good)
+			tt.edit(st)
+			err := dst.LoadState(st)
+			var se *optim.StateError
+			if !errors.As(err, &se) {
+				t.Fatalf("LoadState error = %v; want a *StateError", err)
+			}
+			if len(se.Problems) != tt.problems || !slices.Equal(se.Missing, tt.missing) ||
+				!slices.Equal(se.Unexpected, tt.unexpected) || !slices.Equal(se.Mismatched, tt.mismatched) {
+				t.Errorf("LoadState error %+v;\nwant %d problems, missing %q, unexpected %q, mismatched %q",
+					se, tt.problems, tt.missing, tt.unexpected, tt.mismatched)
+			}
+			t.Log(err)
+			after := dst.State()
+			if !reflect.DeepEqual(before.Steps, after.Steps) || !tensor.Equal(before.Tensors["exp_avg.W"], after.Tensors["exp_avg.W"]) ||
+				!tensor.Equal(valBefore, m.W.Value) {
+				t.Error("a failed LoadState changed the optimizer")
+			}
+		})
+	}
+	if err := src.LoadState(nil); !errors.Is(err, optim.ErrNilState) {
+		t.Errorf("LoadState(nil) = %v; want ErrNilState", err)
+	}
+}
+
+// TestLoadStateConfigBuffers checks that the buffers a state must hold
+// follow the group's hyper-parameters: SGD without momentum keeps none.
+func TestLoadStateConfigBuffers(t *testing.T) {
+	m := newToy(4)
+	withMom := optim.NewSGD(optim.Named(nn.Parameters(m)), optim.SGDConfig{LR: 0.1, Momentum: 0.9})
+	withMom.ZeroGrad()
+	m.backward(0)
+	withMom.Step()
+	plain := optim.NewSGD(optim.Named(nn.Parameters(m)), optim.SGDConfig{LR: 0.1})
+	err := plain.LoadState(withMom.State())
+	var se *optim.StateError
+	if !errors.As(err, &se) || len(se.Unexpected) != 3 {
+		t.Fatalf("loading momentum state into plain SGD: %v; want 3 unexpected buffers", err)
+	}
+	// A state with no steps loads anywhere and clears the state.
+	if err := withMom.LoadState(plain.State()); err != nil {
+		t.Fatalf("loading a fresh state: %v", err)
+	}
+	if n := withMom.Steps("W"); n != 0 {
+		t.Errorf("Steps(W) = %d after loading a fresh state; want 0", n)
+	}
+}
