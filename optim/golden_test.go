@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/gantry-go/gantry/autograd"
@@ -263,7 +264,43 @@ func TestGolden(t *testing.T) {
 					}
 				}
 				t.Logf("worst relative mismatch over %d steps: %.3g", steps, worst)
+				checkFinalState(t, f, gc.name, opt.State(), tol)
 			})
+		}
+	}
+}
+
+// checkFinalState compares the optimizer's state after the last step with
+// PyTorch's: the same buffers under the same names (torch's state key, a
+// dot, the parameter name), close values, and the same step counts where
+// PyTorch keeps them.
+func checkFinalState(t *testing.T, f *golden.File, name string, st *optim.State, tol float64) {
+	t.Helper()
+	prefix := name + ".state."
+	want := map[string]golden.Tensor{}
+	for k, v := range f.Tensors {
+		if key, ok := strings.CutPrefix(k, prefix); ok {
+			want[key] = v
+		}
+	}
+	if len(want) != len(st.Tensors) {
+		t.Errorf("State has %d tensors; PyTorch has %d", len(st.Tensors), len(want))
+	}
+	for key, w := range want {
+		got := st.Tensors[key]
+		if got == nil {
+			t.Errorf("State lacks %q", key)
+			continue
+		}
+		if e := relErr(got, w, 0); e > tol {
+			t.Errorf("State %q: rel error %.3g > %g", key, e, tol)
+		}
+	}
+	cases := f.Meta["cases"].(map[string]any)
+	steps, _ := cases[name].(map[string]any)["steps"].(map[string]any)
+	for p, n := range steps {
+		if got := st.Steps[p]; float64(got) != n.(float64) {
+			t.Errorf("State.Steps[%q] = %d; PyTorch has %v", p, got, n)
 		}
 	}
 }

@@ -195,6 +195,12 @@ func TestPanics(t *testing.T) {
 	m.W.Grad = tensor.New(4, 3)
 	mustPanic(t, "grad shape", "W: gradient shape [4 3] differs from parameter shape [3 4]", opt.Step)
 	mustPanic(t, "ClipGradNorm", "maxNorm -1", func() { optim.ClipGradNorm(ps, -1) })
+	m.W.Grad = tensor.New(3, 4)
+	opt.Step()
+	m.W.Value, m.W.Grad = tensor.New(2), tensor.New(2)
+	mustPanic(t, "value reshaped", "W: state exp_avg has shape [3 4] but the parameter now has shape [2]", opt.Step)
+	opt.Reset("W")
+	opt.Step()
 }
 
 func TestReset(t *testing.T) {

@@ -38,6 +38,12 @@ type Optimizer interface {
 	SetLR(group int, lr float64)
 }
 
+var (
+	_ Optimizer = (*Adam)(nil)
+	_ Optimizer = (*SGD)(nil)
+	_ Optimizer = (*RMSprop)(nil)
+)
+
 // maxBufs is the largest number of state tensors an optimizer keeps per
 // parameter.
 const maxBufs = 3
@@ -144,8 +150,9 @@ func (c *core[C]) addGroup(params []NamedParam, cfg C) {
 // parameter would. The update works in place on the parameters' Value
 // tensors and records no graph.
 //
-// It panics if a group's hyper-parameters have been set to invalid values
-// or a gradient's shape differs from its parameter's.
+// It panics if a group's hyper-parameters have been set to invalid values,
+// or a gradient's shape differs from its parameter's, or a parameter's Value
+// was replaced by one of another shape while it had state.
 func (c *core[C]) Step() {
 	for gi, g := range c.groups {
 		if msg := c.k.check(&g.cfg); msg != "" {
@@ -162,8 +169,14 @@ func (c *core[C]) Step() {
 			if p.Grad == nil {
 				continue
 			}
-			if p.Grad.Len() != p.Value.Len() || !p.Grad.SameShape(p.Value) {
+			if !p.Grad.SameShape(p.Value) {
 				c.panicf("%s: gradient shape %v differs from parameter shape %v", s.name, p.Grad.Shape(), p.Value.Shape())
+			}
+			for i, b := range s.bufs {
+				if b != nil && !b.SameShape(p.Value) {
+					c.panicf("%s: state %s has shape %v but the parameter now has shape %v (Reset it)",
+						s.name, c.k.bufNames[i], b.Shape(), p.Value.Shape())
+				}
 			}
 			s.step++
 			c.k.update(&g.cfg, s)

@@ -31,9 +31,12 @@ step k = 1..20 the file holds
 
     <case>.W.<k>, <case>.b.<k>    parameters after step k
     <case>.gW.<k>, <case>.gb.<k>  the gradients step k used (after clipping)
+    <case>.state.<buffer>.<W|b>   torch's optimizer state after step 20
+                                  (exp_avg, momentum_buffer, ...)
 
 and meta.cases[<case>] holds the hyper-parameters under gantry's field
-names (Go test tables are checked against them).
+names (Go test tables are checked against them) and, as "steps", torch's
+per-parameter step counts after step 20 (SGD keeps none).
 """
 
 import json
@@ -144,6 +147,15 @@ def run(g, case, make_opt, clip=None, lam=None):
             sched.step()
         g.put(f"{case}.W.{k}", W)
         g.put(f"{case}.b.{k}", b)
+    # the optimizer's state after the last step, under gantry's names
+    steps = {}
+    for pname, p in (("W", W), ("b", b)):
+        for key, v in opt.state[p].items():
+            if key == "step":
+                steps[pname] = int(v)
+            elif v is not None:
+                g.put(f"{case}.state.{key}.{pname}", v)
+    return steps
 
 
 def new_golden(kind):
@@ -177,8 +189,8 @@ def gen_adam():
             ctor = torch.optim.Adam if cls == "Adam" else torch.optim.AdamW
             return ctor([W, b], lr=c["LR"], betas=(c["Beta1"], c["Beta2"]), eps=c["Eps"],
                         weight_decay=c["WeightDecay"])
-        run(g, case, make)
-        g.meta["cases"][case] = {"optimizer": cls, "groups": [c]}
+        steps = run(g, case, make)
+        g.meta["cases"][case] = {"optimizer": cls, "groups": [c], "steps": steps}
 
     # two groups: W fast with default betas, b slow with the paper's betas
     cW = adam_cfg(1e-2)
@@ -191,8 +203,8 @@ def gen_adam():
             {"params": [b], "lr": cb["LR"], "betas": (cb["Beta1"], cb["Beta2"]),
              "eps": cb["Eps"], "weight_decay": cb["WeightDecay"]},
         ])
-    run(g, "adam_groups", make_groups)
-    g.meta["cases"]["adam_groups"] = {"optimizer": "Adam", "groups": [cW, cb]}
+    steps = run(g, "adam_groups", make_groups)
+    g.meta["cases"]["adam_groups"] = {"optimizer": "Adam", "groups": [cW, cb], "steps": steps}
     g.write("adam.json")
 
 
@@ -212,8 +224,8 @@ def gen_sgd():
         def make(W, b, c=c):
             return torch.optim.SGD([W, b], lr=c["LR"], momentum=c["Momentum"], dampening=c["Dampening"],
                                    weight_decay=c["WeightDecay"], nesterov=c["Nesterov"])
-        run(g, case, make)
-        g.meta["cases"][case] = {"optimizer": "SGD", "groups": [c]}
+        steps = run(g, case, make)
+        g.meta["cases"][case] = {"optimizer": "SGD", "groups": [c], "steps": steps}
     g.write("sgd.json")
 
 
@@ -235,8 +247,8 @@ def gen_rmsprop():
             return torch.optim.RMSprop([W, b], lr=c["LR"], alpha=c["Alpha"], eps=c["Eps"],
                                        weight_decay=c["WeightDecay"], momentum=c["Momentum"],
                                        centered=c["Centered"])
-        run(g, case, make)
-        g.meta["cases"][case] = {"optimizer": "RMSprop", "groups": [c]}
+        steps = run(g, case, make)
+        g.meta["cases"][case] = {"optimizer": "RMSprop", "groups": [c], "steps": steps}
     g.write("rmsprop.json")
 
 
@@ -262,9 +274,9 @@ def gen_schedule():
 
     def make(W, b):
         return torch.optim.SGD([W, b], lr=c["LR"], momentum=c["Momentum"])
-    run(g, "sgd_clip_warmup_cosine", make, clip=1.0, lam=warmup_cosine)
+    steps = run(g, "sgd_clip_warmup_cosine", make, clip=1.0, lam=warmup_cosine)
     g.meta["cases"]["sgd_clip_warmup_cosine"] = {
-        "optimizer": "SGD", "groups": [c], "clip": 1.0, "warmup": WARMUP, "cosine": DECAY}
+        "optimizer": "SGD", "groups": [c], "clip": 1.0, "warmup": WARMUP, "cosine": DECAY, "steps": steps}
     g.write("schedule.json")
 
 
