@@ -19,6 +19,9 @@ type AdamConfig struct {
 	// WeightDecay is the L2 penalty added to the gradient (Adam) or the
 	// decoupled decay rate (AdamW).
 	WeightDecay float64
+	// AMSGrad divides by the running maximum of v instead of v (Reddi et
+	// al.), keeping it as state "max_exp_avg_sq".
+	AMSGrad bool
 }
 
 // DefaultAdam returns PyTorch's defaults for torch.optim.Adam: lr 1e-3,
@@ -61,9 +64,11 @@ func (c *AdamConfig) check() string {
 //	w ← w·(1 − lr·wd)                      (AdamW: decoupled decay)
 //	m ← β1·m + (1 − β1)·g
 //	v ← β2·v + (1 − β2)·g²
+//	v̂ ← max(v̂, v), used for v below         (AMSGrad)
 //	w ← w − lr/(1 − β1^t) · m / (√v / √(1 − β2^t) + eps)
 //
-// Its state per parameter is m ("exp_avg"), v ("exp_avg_sq") and t.
+// Its state per parameter is m ("exp_avg"), v ("exp_avg_sq"), v̂
+// ("max_exp_avg_sq", with AMSGrad) and t.
 type Adam struct {
 	core[AdamConfig]
 }
@@ -71,15 +76,18 @@ type Adam struct {
 func adamKind(name string, decoupled bool) *kind[AdamConfig] {
 	return &kind[AdamConfig]{
 		name:     name,
-		bufNames: []string{"exp_avg", "exp_avg_sq"},
+		bufNames: []string{"exp_avg", "exp_avg_sq", "max_exp_avg_sq"},
 		lr:       func(c *AdamConfig) *float64 { return &c.LR },
 		check:    (*AdamConfig).check,
-		needs:    func(*AdamConfig, int) bool { return true },
+		needs:    func(c *AdamConfig, i int) bool { return i < adamMax || c.AMSGrad },
 		update: func(c *AdamConfig, s *slot) {
 			adamUpdate(c, s, decoupled)
 		},
 	}
 }
+
+// adamMax is the index of the AMSGrad buffer.
+const adamMax = 2
 
 var (
 	kindAdam  = adamKind("Adam", false)
@@ -149,6 +157,10 @@ func adamUpdate(c *AdamConfig, s *slot, decoupled bool) {
 			w[i] *= f
 		}
 	}
+	if c.AMSGrad {
+		adamAMSGrad(w, g, m, v, s.buf(adamMax)[:len(w)], l2, wd, b1, b2, c1, c2, bc2Sqrt, eps, negStep)
+		return
+	}
 	for i := range w {
 		gi := g[i]
 		if l2 {
@@ -158,6 +170,26 @@ func adamUpdate(c *AdamConfig, s *slot, decoupled bool) {
 		vi := fma32(c2*gi, gi, v[i]*b2)
 		m[i], v[i] = mi, vi
 		denom := sqrt32(vi)/bc2Sqrt + eps
+		w[i] += (negStep * mi) / denom
+	}
+}
+
+// adamAMSGrad is Adam's loop with the running maximum vmax of v.
+func adamAMSGrad(w, g, m, v, vmax []float32, l2 bool, wd, b1, b2, c1, c2, bc2Sqrt, eps, negStep float32) {
+	for i := range w {
+		gi := g[i]
+		if l2 {
+			gi = fma32(wd, w[i], gi)
+		}
+		mi := fma32(c1, gi, m[i]*b1)
+		vi := fma32(c2*gi, gi, v[i]*b2)
+		m[i], v[i] = mi, vi
+		mx := vmax[i]
+		if vi > mx || vi != vi { // torch.maximum propagates NaN
+			mx = vi
+		}
+		vmax[i] = mx
+		denom := sqrt32(mx)/bc2Sqrt + eps
 		w[i] += (negStep * mi) / denom
 	}
 }

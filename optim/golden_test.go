@@ -71,6 +71,14 @@ func goldenCases() []goldenCase {
 	add("adam", "adam_l2", g, mk)
 	g, mk = oneGroup(adamW, adamCfg(1e-2, 0.9, 0.999, 1e-8, 0.1))
 	add("adam", "adamw", g, mk)
+	ams := adamCfg(1e-2, 0.5, 0.9, 1e-8, 0)
+	ams.AMSGrad = true
+	g, mk = oneGroup(adam, ams)
+	add("adam", "adam_amsgrad", g, mk)
+	ams = adamCfg(1e-2, 0.9, 0.999, 1e-8, 0.1)
+	ams.AMSGrad = true
+	g, mk = oneGroup(adamW, ams)
+	add("adam", "adamw_amsgrad", g, mk)
 	cW, cb := adamCfg(1e-2, 0.9, 0.999, 1e-8, 0), adamCfg(1e-3, 0, 0.9, 1e-6, 0.05)
 	add("adam", "adam_groups", []any{cW, cb}, func(w, b []optim.NamedParam) optim.Optimizer {
 		o := optim.NewAdam(w, cW)

@@ -36,6 +36,9 @@ type Optimizer interface {
 	LR(group int) float64
 	// SetLR sets the learning rate of group i.
 	SetLR(group int, lr float64)
+	// Reset clears the state of the named parameters, or of all of them
+	// when no name is given, so that their next update is a first step.
+	Reset(names ...string)
 }
 
 var (
@@ -46,7 +49,7 @@ var (
 
 // maxBufs is the largest number of state tensors an optimizer keeps per
 // parameter.
-const maxBufs = 3
+const maxBufs = 3 // RMSprop's three; Adam's with AMSGrad
 
 // slot is one parameter and its optimizer state.
 type slot struct {

@@ -8,7 +8,7 @@ Run from anywhere (paths are resolved relative to the repository):
 It needs Debian's python3-torch (tested with 1.13) and python3-numpy under
 /usr/bin/python3. It writes, overwriting:
 
-    optim/testdata/adam.json      Adam (default, paper betas, L2), AdamW, groups
+    optim/testdata/adam.json      Adam (default, paper betas, L2, AMSGrad), AdamW, groups
     optim/testdata/sgd.json       SGD plain, momentum+dampening, Nesterov, L2
     optim/testdata/rmsprop.json   RMSprop plain, momentum, centered, both
     optim/testdata/schedule.json  SGD with clip_grad_norm_ and a LambdaLR
@@ -171,8 +171,8 @@ def new_golden(kind):
 # Adam and AdamW
 
 
-def adam_cfg(lr, betas=(0.9, 0.999), eps=1e-8, wd=0.0):
-    return {"LR": lr, "Beta1": betas[0], "Beta2": betas[1], "Eps": eps, "WeightDecay": wd}
+def adam_cfg(lr, betas=(0.9, 0.999), eps=1e-8, wd=0.0, amsgrad=False):
+    return {"LR": lr, "Beta1": betas[0], "Beta2": betas[1], "Eps": eps, "WeightDecay": wd, "AMSGrad": amsgrad}
 
 
 def gen_adam():
@@ -183,12 +183,14 @@ def gen_adam():
         "adam_paper_fast": ("Adam", adam_cfg(1e-2, betas=(0.0, 0.9))),
         "adam_l2": ("Adam", adam_cfg(1e-2, wd=0.1)),
         "adamw": ("AdamW", adam_cfg(1e-2, wd=0.1)),
+        "adam_amsgrad": ("Adam", adam_cfg(1e-2, betas=(0.5, 0.9), amsgrad=True)),
+        "adamw_amsgrad": ("AdamW", adam_cfg(1e-2, wd=0.1, amsgrad=True)),
     }
     for case, (cls, c) in cases.items():
         def make(W, b, cls=cls, c=c):
             ctor = torch.optim.Adam if cls == "Adam" else torch.optim.AdamW
             return ctor([W, b], lr=c["LR"], betas=(c["Beta1"], c["Beta2"]), eps=c["Eps"],
-                        weight_decay=c["WeightDecay"])
+                        weight_decay=c["WeightDecay"], amsgrad=c["AMSGrad"])
         steps = run(g, case, make)
         g.meta["cases"][case] = {"optimizer": cls, "groups": [c], "steps": steps}
 
@@ -199,9 +201,9 @@ def gen_adam():
     def make_groups(W, b):
         return torch.optim.Adam([
             {"params": [W], "lr": cW["LR"], "betas": (cW["Beta1"], cW["Beta2"]),
-             "eps": cW["Eps"], "weight_decay": cW["WeightDecay"]},
+             "eps": cW["Eps"], "weight_decay": cW["WeightDecay"], "amsgrad": cW["AMSGrad"]},
             {"params": [b], "lr": cb["LR"], "betas": (cb["Beta1"], cb["Beta2"]),
-             "eps": cb["Eps"], "weight_decay": cb["WeightDecay"]},
+             "eps": cb["Eps"], "weight_decay": cb["WeightDecay"], "amsgrad": cb["AMSGrad"]},
         ])
     steps = run(g, "adam_groups", make_groups)
     g.meta["cases"]["adam_groups"] = {"optimizer": "Adam", "groups": [cW, cb], "steps": steps}
