@@ -95,6 +95,27 @@ func checkCase(t *testing.T, g map[string]*tensor.Tensor, name string, m any, fw
 			t.Errorf("%s: gradient of %s: %s", name, n, msg)
 		}
 	}
+	if want, ok := g[name+"/gp"]; ok {
+		// Second order, as a gradient penalty: gp = Σ (d loss/dx)².
+		gx := autograd.Grad(loss, vars[:1], autograd.CreateGraph())[0]
+		gp := autograd.Sum(autograd.Square(gx), false)
+		if msg := closeTo(gp.Value, want, gatol, grtol); msg != "" {
+			t.Errorf("%s: penalty %s", name, msg)
+		}
+		var ggs []*autograd.Var
+		if gp.RequiresGrad() {
+			ggs = autograd.Grad(gp, vars)
+		}
+		for i, n := range names {
+			got := tensor.ZerosLike(vars[i].Value)
+			if ggs != nil {
+				got = ggs[i].Value
+			}
+			if msg := closeTo(got, g[name+"/gradgp/"+n], gatol, grtol); msg != "" {
+				t.Errorf("%s: second-order gradient of %s: %s", name, n, msg)
+			}
+		}
+	}
 	count := 0
 	for k, want := range sub(g, name+"/after/") {
 		count++

@@ -262,7 +262,7 @@ class Case:
         self.name, self.module, self.x, self.labels, self.call = name, module, x, labels, call
 
 
-def run_case(g, c, train=True):
+def run_case(g, c, train=True, second=False):
     m = c.module.to(DT)
     m.train(train)
     pre = {k: v.clone() for k, v in m.state_dict().items()}
@@ -283,8 +283,15 @@ def run_case(g, c, train=True):
     g.put(f"{c.name}/out", out)
     params = [p for _, p in m.named_parameters()]
     names = [n for n, _ in m.named_parameters()]
-    gs = torch.autograd.grad((out * gout).sum(), xs + params, allow_unused=True)
+    gs = torch.autograd.grad((out * gout).sum(), xs + params, allow_unused=True, create_graph=second)
     gs = [torch.zeros_like(v) if gr is None else gr for v, gr in zip(xs + params, gs)]
+    if second:
+        # A gradient penalty: second order through the whole module.
+        gp = (gs[0] ** 2).sum()
+        g.put(f"{c.name}/gp", gp)
+        ggs = torch.autograd.grad(gp, xs + params, allow_unused=True, retain_graph=True)
+        for n, v, gr in zip(["x"] + names, xs + params, ggs):
+            g.put(f"{c.name}/gradgp/{n}", torch.zeros_like(v) if gr is None else gr)
     if xs:
         g.put(f"{c.name}/grad/x", gs[0])
     for n, gr in zip(names, gs[len(xs):]):
@@ -386,11 +393,13 @@ def gen_blocks():
     add("up_condbn", ResidualBlock(4, 3, 3, "up", lambda c: CondBatchNorm2d(3, c)), rand(3, 4, 2, 2),
         labels=torch.tensor([1, 2, 1]))
     g = Golden({
-        "description": "ResidualBlock (PAPER.md 1.2) in training mode; keys as layers.json",
+        "description": "ResidualBlock (PAPER.md 1.2) in training mode; keys as layers.json, plus "
+                       "<case>/gp = sum(grad_x^2) with grad_x = d sum(out*g)/dx (create_graph) and "
+                       "<case>/gradgp/* = d gp / d (x, params): second order through the block",
         "cases": {c.name: repr(c.module) for c in cases},
     })
     for c in cases:
-        run_case(g, c)
+        run_case(g, c, second=True)
     g.write("blocks.json")
 
 
