@@ -51,7 +51,7 @@ func TestStepAllocs(t *testing.T) {
 		sc := optim.NewScheduler(opt, optim.Warmup(10, optim.Cosine(100)))
 		opt.Step()
 		if n := testing.AllocsPerRun(20, func() {
-			optim.ClipGradNorm(ps, 1)
+			optim.ClipGradNorm(opt.Params(), 1)
 			opt.Step()
 			sc.Step()
 		}); n != 0 {

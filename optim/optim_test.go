@@ -179,6 +179,16 @@ func TestPanics(t *testing.T) {
 		o := optim.NewRMSprop(ps[:1], optim.DefaultRMSprop())
 		o.AddGroup([]optim.NamedParam{{"W2", m.W}}, optim.DefaultRMSprop())
 	})
+	mustPanic(t, "parameter twice in a group", `parameter "W2" is already in the optimizer as "W"`, func() {
+		optim.NewRMSprop([]optim.NamedParam{{"W", m.W}, {"W2", m.W}}, optim.DefaultRMSprop())
+	})
+	// A refused group leaves the optimizer unchanged.
+	o := optim.NewSGD(ps[:1], optim.DefaultSGD(1))
+	_ = panics(func() { o.AddGroup([]optim.NamedParam{{"b", m.B}, {"W", m.V}}, optim.DefaultSGD(1)) })
+	if o.NumGroups() != 1 || len(o.Params()) != 1 {
+		t.Errorf("after a refused AddGroup: %d groups, %d params; want 1, 1", o.NumGroups(), len(o.Params()))
+	}
+	o.AddGroup(ps[1:2], optim.DefaultSGD(1)) // "b" is still free
 	mustPanic(t, "Nesterov with dampening", "Nesterov", func() {
 		optim.NewSGD(ps, optim.SGDConfig{LR: 1, Momentum: 0.9, Dampening: 0.1, Nesterov: true})
 	})

@@ -28,7 +28,8 @@ type Optimizer interface {
 	// LoadState restores a state returned by State, possibly from another
 	// process. On error nothing is changed.
 	LoadState(st *State) error
-	// Params returns the parameters of all groups, in group order.
+	// Params returns the parameters of all groups, in group order. The
+	// slice belongs to the optimizer and must not be modified.
 	Params() []NamedParam
 	// NumGroups returns the number of parameter groups.
 	NumGroups() int
@@ -105,6 +106,7 @@ type core[C any] struct {
 	groups []*group[C]
 	byName map[string]*slot
 	byPtr  map[*nn.Param]string
+	params []NamedParam // all groups' parameters, in group order
 }
 
 func (c *core[C]) panicf(format string, args ...any) {
@@ -124,8 +126,10 @@ func (c *core[C]) addGroup(params []NamedParam, cfg C) {
 	if len(params) == 0 {
 		c.panicf("%s: no parameters", where)
 	}
-	g := &group[C]{cfg: cfg, slots: make([]*slot, 0, len(params))}
+	// Check everything before registering anything, so that a recovered
+	// panic leaves the optimizer as it was.
 	seen := map[string]bool{}
+	seenPtr := map[*nn.Param]string{}
 	for i, np := range params {
 		switch {
 		case np.Name == "":
@@ -135,16 +139,25 @@ func (c *core[C]) addGroup(params []NamedParam, cfg C) {
 		case seen[np.Name] || c.byName[np.Name] != nil:
 			c.panicf("%s: parameter name %q given twice", where, np.Name)
 		}
-		if other, ok := c.byPtr[np.Param]; ok {
+		other, ok := c.byPtr[np.Param]
+		if !ok {
+			other, ok = seenPtr[np.Param]
+		}
+		if ok {
 			c.panicf("%s: parameter %q is already in the optimizer as %q", where, np.Name, other)
 		}
 		seen[np.Name] = true
+		seenPtr[np.Param] = np.Name
+	}
+	g := &group[C]{cfg: cfg, slots: make([]*slot, 0, len(params))}
+	for _, np := range params {
 		s := &slot{name: np.Name, p: np.Param, group: len(c.groups)}
 		c.byName[np.Name] = s
 		c.byPtr[np.Param] = np.Name
 		g.slots = append(g.slots, s)
 	}
 	c.groups = append(c.groups, g)
+	c.params = append(c.params, params...)
 }
 
 // Step applies one update to every parameter that is not frozen and has a
@@ -204,16 +217,10 @@ func (c *core[C]) ZeroGrad() {
 	}
 }
 
-// Params returns the parameters of all groups, in group order.
-func (c *core[C]) Params() []NamedParam {
-	var ps []NamedParam
-	for _, g := range c.groups {
-		for _, s := range g.slots {
-			ps = append(ps, NamedParam{Name: s.name, Param: s.p})
-		}
-	}
-	return ps
-}
+// Params returns the parameters of all groups, in group order. The slice
+// is the optimizer's own, returned without copying so that
+// ClipGradNorm(opt.Params(), max) allocates nothing; do not modify it.
+func (c *core[C]) Params() []NamedParam { return slices.Clip(c.params) }
 
 // NumGroups returns the number of parameter groups.
 func (c *core[C]) NumGroups() int { return len(c.groups) }
