@@ -52,7 +52,9 @@ func Modules(m any) iter.Seq2[string, any] {
 	}
 }
 
-func walkModules(prefix string, v reflect.Value, viaPtr bool, fn func(string, any) bool) bool {
+// walkModules visits the modules in v; quiet says v itself was already
+// visited (reached through a pointer) or is embedded in its parent.
+func walkModules(prefix string, v reflect.Value, quiet bool, fn func(string, any) bool) bool {
 	if !v.IsValid() {
 		return true
 	}
@@ -61,7 +63,7 @@ func walkModules(prefix string, v reflect.Value, viaPtr bool, fn func(string, an
 		return true
 	}
 	if v.Type().Implements(listerType) && (v.Kind() != reflect.Pointer || !v.IsNil()) {
-		if !fn(prefix, v.Interface()) {
+		if !quiet && !fn(prefix, v.Interface()) {
 			return false
 		}
 		for name, sub := range v.Interface().(Lister).Members() {
@@ -76,20 +78,20 @@ func walkModules(prefix string, v reflect.Value, viaPtr bool, fn func(string, an
 		if v.IsNil() {
 			return true
 		}
-		return walkModules(prefix, v.Elem(), false, fn)
+		return walkModules(prefix, v.Elem(), quiet, fn)
 	case reflect.Pointer:
 		if v.IsNil() {
 			return true
 		}
 		if v.Elem().Kind() == reflect.Struct {
-			if !fn(prefix, v.Interface()) {
+			if !quiet && !fn(prefix, v.Interface()) {
 				return false
 			}
 			return walkModules(prefix, v.Elem(), true, fn)
 		}
 		return walkModules(prefix, v.Elem(), false, fn)
 	case reflect.Struct:
-		if !viaPtr {
+		if !quiet {
 			m := v.Interface()
 			if v.CanAddr() {
 				m = v.Addr().Interface()
@@ -112,7 +114,9 @@ func walkModules(prefix string, v reflect.Value, viaPtr bool, fn func(string, an
 			if name != "" {
 				p = join(prefix, name)
 			}
-			if !walkModules(p, v.Field(i), false, fn) {
+			// An embedded struct is part of its parent, not a module
+			// of its own.
+			if !walkModules(p, v.Field(i), f.Anonymous && name == "", fn) {
 				return false
 			}
 		}
