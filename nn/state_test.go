@@ -326,3 +326,34 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestLoadConvertsDtypes(t *testing.T) {
+	le := binary.LittleEndian
+	var data []byte
+	data = le.AppendUint16(data, 0x3c00) // F16 1
+	data = le.AppendUint16(data, 0xc100) // F16 -2.5
+	data = le.AppendUint16(data, 0x0001) // F16 smallest subnormal 2^-24
+	data = le.AppendUint16(data, 0x3fc0) // BF16 1.5
+	data = le.AppendUint64(data, uint64(0x4009_21fb_5444_2d18))
+	minus7 := int64(-7)
+	data = le.AppendUint64(data, uint64(minus7))
+	data = le.AppendUint32(data, uint32(42))
+	hdr := `{"h":{"dtype":"F16","shape":[3],"data_offsets":[0,6]},` +
+		`"b":{"dtype":"BF16","shape":[],"data_offsets":[6,8]},` +
+		`"d":{"dtype":"F64","shape":[1],"data_offsets":[8,16]},` +
+		`"l":{"dtype":"I64","shape":[1,1],"data_offsets":[16,24]},` +
+		`"i":{"dtype":"I32","shape":[1],"data_offsets":[24,28]}}`
+	sd, _, err := nn.Load(bytes.NewReader(craft(hdr, data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]float32{"h": {1, -2.5, 1.0 / (1 << 24)}, "b": {1.5}, "d": {3.1415927}, "l": {-7}, "i": {42}}
+	for k, w := range want {
+		if !slices.Equal(sd[k].Data(), w) {
+			t.Errorf("%s = %v; want %v", k, sd[k].Data(), w)
+		}
+	}
+	if !slices.Equal(sd["l"].Shape(), []int{1, 1}) || sd["b"].Dims() != 0 {
+		t.Errorf("shapes %v %v", sd["l"].Shape(), sd["b"].Shape())
+	}
+}
