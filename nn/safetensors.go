@@ -97,13 +97,19 @@ func Save(w io.Writer, sd State, meta map[string]string) error {
 	binary.LittleEndian.PutUint64(lenb[:], uint64(hdr.Len()))
 	bw.Write(lenb[:])
 	bw.Write(hdr.Bytes())
-	var buf [4]byte
+	buf := make([]byte, 0, 32<<10)
 	for _, k := range keys {
-		for _, v := range sd[k].Data() {
-			binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
-			if _, err := bw.Write(buf[:]); err != nil {
+		d := sd[k].Data()
+		for len(d) > 0 {
+			n := min(len(d), cap(buf)/4)
+			buf = buf[:0]
+			for _, v := range d[:n] {
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			}
+			if _, err := bw.Write(buf); err != nil {
 				return fmt.Errorf("nn: Save: %w", err)
 			}
+			d = d[n:]
 		}
 	}
 	if err := bw.Flush(); err != nil {
