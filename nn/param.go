@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"fmt"
 	"iter"
 	"reflect"
 	"strconv"
@@ -51,7 +50,8 @@ type Lister interface {
 // Parameters yields the dotted names and parameters of module m, in field
 // order, found by walking its exported fields: *Param fields, sub-modules
 // (structs or pointers to structs), and slices or arrays of them (named by
-// index). A field tag `nn:"name"` renames a field and `nn:"-"` skips it.
+// index). A field tag `nn:"name"` renames a field, `nn:"-"` skips it, and
+// `nn:""` or embedding merges the field's members into the parent's names.
 // Modules implementing Lister list their own members instead.
 func Parameters(m any) iter.Seq2[string, *Param] {
 	return func(yield func(string, *Param) bool) {
@@ -153,16 +153,4 @@ func ParamList(m any) []*Param {
 		ps = append(ps, p)
 	}
 	return ps
-}
-
-// mustUnique panics if two members share a name (a module bug).
-func mustUnique(m any) {
-	seen := map[string]bool{}
-	walk("", reflect.ValueOf(m), func(name string, _ any) bool {
-		if seen[name] {
-			panic(fmt.Sprintf("nn: two members of %T are both named %q", m, name))
-		}
-		seen[name] = true
-		return true
-	})
 }
