@@ -1,6 +1,7 @@
 package nn_test
 
 import (
+	"iter"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -222,5 +223,42 @@ func TestInitialisers(t *testing.T) {
 	_, _, ms := stats(a.Shortcut.Weight.Value)
 	if bound := math.Sqrt(6.0 / 12); ms > bound {
 		t.Errorf("shortcut max |w| %g; want Glorot bound %g", ms, bound)
+	}
+}
+
+// listed names its members itself, as a module with a map of heads might.
+type listed struct {
+	heads map[string]*nn.BatchNorm2d
+}
+
+func (l *listed) Members() iter.Seq2[string, any] {
+	return func(yield func(string, any) bool) {
+		for _, k := range []string{"b", "a"} {
+			if !yield("head_"+k, l.heads[k]) {
+				return
+			}
+		}
+	}
+}
+
+func TestListerModules(t *testing.T) {
+	l := &listed{heads: map[string]*nn.BatchNorm2d{"a": nn.NewBatchNorm2d(1), "b": nn.NewBatchNorm2d(2)}}
+	m := struct {
+		Heads *listed `nn:"heads"`
+	}{l}
+	var names []string
+	for name := range nn.Buffers(&m) {
+		names = append(names, name)
+	}
+	want := []string{
+		"heads.head_b.running_mean", "heads.head_b.running_var", "heads.head_b.num_batches_tracked",
+		"heads.head_a.running_mean", "heads.head_a.running_var", "heads.head_a.num_batches_tracked",
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("Buffers names %v; want %v", names, want)
+	}
+	nn.SetTraining(&m, false)
+	if l.heads["a"].Training() || l.heads["b"].Training() {
+		t.Errorf("SetTraining did not reach the members of a Lister")
 	}
 }
