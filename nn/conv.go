@@ -23,8 +23,9 @@ type ConvOptions struct {
 // Conv2d is a 2-D convolution (cross-correlation) of [N,C,H,W] images with
 // Weight [out, in, k, k], plus Bias [out] unless it is nil.
 type Conv2d struct {
-	Weight *Param            `nn:"weight"`
-	Bias   *Param            `nn:"bias"`
+	Weight *Param `nn:"weight"`
+	Bias   *Param `nn:"bias"`
+	// Params holds the stride and zero padding (the constructor sets them).
 	Params tensor.ConvParams `nn:"-"`
 }
 
@@ -78,14 +79,14 @@ type Upsample struct {
 
 // Forward returns x repeated Scale times along H and W.
 //
-// It panics if x is not 4-D.
+// It panics if x is not 4-D or Scale is negative.
 func (u Upsample) Forward(x *autograd.Var) *autograd.Var {
-	s := max(u.Scale, 1)
-	if u.Scale == 0 {
+	s := u.Scale
+	if s == 0 {
 		s = 2
 	}
-	if x.Value.Dims() != 4 {
-		panic(fmt.Sprintf("nn: Upsample: input %v, want [N,C,H,W]", x.Value.Shape()))
+	if x.Value.Dims() != 4 || s < 1 {
+		panic(fmt.Sprintf("nn: Upsample: input %v, scale %d: want [N,C,H,W] and scale >= 1", x.Value.Shape(), u.Scale))
 	}
 	return autograd.UpsampleNearest(x, s)
 }
