@@ -357,3 +357,22 @@ func TestLoadConvertsDtypes(t *testing.T) {
 		t.Errorf("shapes %v %v", sd["l"].Shape(), sd["b"].Shape())
 	}
 }
+
+func TestLoadFileTruncated(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cut.safetensors")
+	var buf bytes.Buffer
+	if err := nn.Save(&buf, nn.StateDict(newGAN(1)), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes()[:buf.Len()-10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := nn.LoadFile(path)
+	if err == nil || !errors.Is(err, nn.ErrFormat) || !strings.Contains(err.Error(), path) {
+		t.Errorf("LoadFile of a truncated file: %v; want ErrFormat naming the file", err)
+	}
+	if err := nn.SaveFile(filepath.Join(dir, "no", "such", "dir.safetensors"), nn.State{}, nil); err == nil || !strings.Contains(err.Error(), "dir.safetensors") {
+		t.Errorf("SaveFile into a missing directory: %v", err)
+	}
+}
