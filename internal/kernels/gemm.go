@@ -73,9 +73,33 @@ func SgemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 	}
 }
 
-// sgemm runs the blocked GEMM with the fastest microkernel this CPU has.
+// sgemm runs the blocked GEMM with the best microkernel for the shape.
 func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemmBlocked(bestKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmBlocked(pickKernel(m, n), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-var bestKernel = gemmKernels()[0]
+// gemmChoices are the microkernels of the best instruction set this CPU has.
+var gemmChoices = gemmKernels()[:1]
+
+func init() {
+	for _, k := range gemmKernels()[1:] {
+		if k.isa == gemmChoices[0].isa {
+			gemmChoices = append(gemmChoices, k)
+		}
+	}
+}
+
+// pickKernel returns the microkernel that does the least padded work on an
+// m×n C, weighted by its speed: tiles that overhang C compute zeros, which
+// matters when m is a small channel count.
+func pickKernel(m, n int) *gemmKernel {
+	var best *gemmKernel
+	var bestCost float64
+	for _, k := range gemmChoices {
+		cost := float64((m+k.mr-1)/k.mr*k.mr) * float64((n+k.nr-1)/k.nr*k.nr) / k.speed
+		if best == nil || cost < bestCost {
+			best, bestCost = k, cost
+		}
+	}
+	return best
+}

@@ -20,9 +20,11 @@ import (
 // gemmKernel is a microkernel and the blocking it is tuned for.
 type gemmKernel struct {
 	name   string
-	mr, nr int // tile computed per call
-	mc, kc int // block of op(A) packed per call of the macro loop (L2)
-	nc     int // block of op(B) packed (L3)
+	isa    string  // instruction set; kernels of one set are alternatives
+	speed  float64 // relative throughput on whole tiles within its set
+	mr, nr int     // tile computed per call
+	mc, kc int     // block of op(A) packed per call of the macro loop (L2)
+	nc     int     // block of op(B) packed (L3)
 
 	// tile computes C = alpha*Ap*Bp + beta*C for one whole mr×nr tile, where
 	// Ap holds kc columns of mr values and Bp kc rows of nr values. When beta

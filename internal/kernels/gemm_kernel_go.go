@@ -4,8 +4,8 @@ package kernels
 // accumulators, which the compiler keeps in registers. It is the -tags noasm
 // path and the fallback for CPUs without AVX2+FMA.
 var kernelGo = &gemmKernel{
-	name: "go4x4",
-	mr:   4, nr: 4,
+	name: "go4x4", isa: "go", speed: 1,
+	mr: 4, nr: 4,
 	mc: 128, kc: 256, nc: 2048,
 	tile: tileGo4x4,
 }
