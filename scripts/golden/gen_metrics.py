@@ -30,6 +30,13 @@ format that internal/golden reads:
                             improved precision/recall (Kynkaenniemi et al.),
                             a real and b generated, with exact distances
 
+It also writes metrics/testdata/inception.json, the check of gantry's
+pytorch-fid InceptionV3 (see inception_golden below), and converts pytorch-fid's
+published weights for gantry:
+
+    /usr/bin/python3 scripts/golden/gen_metrics.py --convert \
+        pt_inception-2015-12-05-6726825d.pth inception-fid.safetensors
+
 Feature values are rounded to two decimals and stored as float32; every
 reference is computed in float64 from exactly the stored float32 values. The
 script asserts that no precision/recall comparison lies within a relative 1e-9
@@ -39,6 +46,7 @@ of its threshold, so a different but correct rounding order cannot flip it.
 import json
 import math
 import os
+import sys
 
 import numpy as np
 import scipy
@@ -130,7 +138,210 @@ def fmt32(v):
     return s
 
 
+# ---------------------------------------------------------------------------
+# InceptionV3 as pytorch-fid uses it, checked with deterministic weights.
+#
+# The network is torchvision 0.14's Inception3 with the FID-specific blocks of
+# pytorch-fid: the 3x3 average pools of the A, C and E blocks exclude the zero
+# padding from their counts, and the last E block pools by maximum. Its weights
+# are too large to commit (95 MB), so every tensor is filled by a formula that
+# gantry's test evaluates identically: element i of the tensor called name is
+# lo + (hi - lo) * u, with u = fmix32(i * 0x9E3779B1 + fnv1a32(name)) / 2^32
+# (top 24 bits), and (lo, hi) by the kind of tensor (see det_range).
+
+
+def fnv1a32(s):
+    h = 0x811C9DC5
+    for c in s.encode():
+        h ^= c
+        h = (h * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def det_uniform(name, n):
+    i = np.arange(n, dtype=np.uint64)
+    x = (i * np.uint64(0x9E3779B1) + np.uint64(fnv1a32(name))) & np.uint64(0xFFFFFFFF)
+    x ^= x >> np.uint64(16)
+    x = (x * np.uint64(0x85EBCA6B)) & np.uint64(0xFFFFFFFF)
+    x ^= x >> np.uint64(13)
+    x = (x * np.uint64(0xC2B2AE35)) & np.uint64(0xFFFFFFFF)
+    x ^= x >> np.uint64(16)
+    return (x >> np.uint64(8)).astype(np.float64) / float(1 << 24)
+
+
+def det_range(name, shape):
+    if name.endswith("conv.weight"):
+        fan_in = int(np.prod(shape[1:]))
+        b = math.sqrt(6.0 / fan_in)
+        return -b, b
+    if name.endswith("bn.weight"):
+        return 0.8, 1.2
+    if name.endswith("bn.bias"):
+        return -0.1, 0.1
+    if name.endswith("bn.running_mean"):
+        return -0.05, 0.05
+    if name.endswith("bn.running_var"):
+        return 0.5, 1.5
+    raise KeyError(name)
+
+
+def det_tensor(name, shape):
+    lo, hi = det_range(name, shape)
+    u = det_uniform(name, int(np.prod(shape)))
+    return (lo + (hi - lo) * u).astype(np.float32).reshape(shape)
+
+
+def fid_inception(torch):
+    import torch.nn.functional as F
+    from torchvision.models import inception as tvi
+
+    class A(tvi.InceptionA):
+        def _forward(self, x):
+            b1 = self.branch1x1(x)
+            b5 = self.branch5x5_2(self.branch5x5_1(x))
+            b3 = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
+            bp = self.branch_pool(F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False))
+            return [b1, b5, b3, bp]
+
+    class C(tvi.InceptionC):
+        def _forward(self, x):
+            b1 = self.branch1x1(x)
+            b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
+            bd = self.branch7x7dbl_1(x)
+            for m in (self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4, self.branch7x7dbl_5):
+                bd = m(bd)
+            bp = self.branch_pool(F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False))
+            return [b1, b7, bd, bp]
+
+    class E(tvi.InceptionE):
+        use_max = False
+
+        def _forward(self, x):
+            b1 = self.branch1x1(x)
+            b3 = self.branch3x3_1(x)
+            b3 = torch.cat([self.branch3x3_2a(b3), self.branch3x3_2b(b3)], 1)
+            bd = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
+            bd = torch.cat([self.branch3x3dbl_3a(bd), self.branch3x3dbl_3b(bd)], 1)
+            if self.use_max:
+                p = F.max_pool2d(x, 3, stride=1, padding=1)
+            else:
+                p = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+            return [b1, b3, bd, self.branch_pool(p)]
+
+    class E2(E):
+        use_max = True
+
+    net = tvi.Inception3(num_classes=1008, aux_logits=False, init_weights=False)
+    net.Mixed_5b, net.Mixed_5c, net.Mixed_5d = A(192, 32), A(256, 64), A(288, 64)
+    net.Mixed_6b, net.Mixed_6c = C(768, 128), C(768, 160)
+    net.Mixed_6d, net.Mixed_6e = C(768, 160), C(768, 192)
+    net.Mixed_7b, net.Mixed_7c = E(1280), E2(2048)
+    return net.eval()
+
+
+def inception_pool3(net, x, torch):
+    """pytorch-fid's InceptionV3 forward to the 2048-d pool features, for
+    images x already in [-1, 1] (so without its 2x-1 input scaling)."""
+    import torch.nn.functional as F
+    x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+    means = {}
+    x = net.Conv2d_1a_3x3(x)
+    x = net.Conv2d_2a_3x3(x)
+    x = net.Conv2d_2b_3x3(x)
+    x = F.max_pool2d(x, 3, stride=2)
+    means["block0"] = x.mean(dim=(2, 3))
+    x = net.Conv2d_3b_1x1(x)
+    x = net.Conv2d_4a_3x3(x)
+    x = F.max_pool2d(x, 3, stride=2)
+    means["block1"] = x.mean(dim=(2, 3))
+    for m in (net.Mixed_5b, net.Mixed_5c, net.Mixed_5d, net.Mixed_6a, net.Mixed_6b, net.Mixed_6c, net.Mixed_6d, net.Mixed_6e):
+        x = m(x)
+    means["block2"] = x.mean(dim=(2, 3))
+    for m in (net.Mixed_7a, net.Mixed_7b, net.Mixed_7c):
+        x = m(x)
+    return x.mean(dim=(2, 3)), means
+
+
+def inception_golden(rng):
+    import torch
+    torch.set_num_threads(1)
+    net = fid_inception(torch)
+    sd = {}
+    for name, t in net.state_dict().items():
+        if name.endswith("num_batches_tracked") or name.startswith("fc."):
+            continue
+        sd[name] = torch.from_numpy(det_tensor(name, tuple(t.shape)))
+    missing, unexpected = net.load_state_dict(sd, strict=False)
+    assert not unexpected and all(k.endswith("num_batches_tracked") or k.startswith("fc.") for k in missing), (missing, unexpected)
+    net = net.double()
+    x = np.round(rng.uniform(-1, 1, size=(2, 3, 20, 26)), 2).astype(np.float32)
+    with torch.no_grad():
+        feats, means = inception_pool3(net, torch.from_numpy(x).double(), torch)
+    tensors = {"images": x, "pool3": feats.numpy().astype(np.float32)}
+    for k, v in means.items():
+        tensors["mean_" + k] = v.numpy().astype(np.float32)
+    meta = {
+        "generator": "scripts/golden/gen_metrics.py",
+        "torch_version": torch.__version__,
+        "network": "torchvision Inception3 with pytorch-fid's FIDInceptionA/C/E_1/E_2 blocks, eval mode, float64",
+        "weights": "deterministic: see det_uniform and det_range in the script",
+        "state_keys": sorted(sd),
+    }
+    return tensors, meta
+
+
+def write_golden(path, tensors, meta):
+    lines = ["{", f'  "format": "{FORMAT}",', '  "tensors": {']
+    names = sorted(tensors)
+    for i, name in enumerate(names):
+        t = tensors[name]
+        strs = [fmt32(v) for v in t.reshape(-1)]
+        comma = "," if i + 1 < len(names) else ""
+        lines.append(f'    "{name}": {{"shape": {json.dumps(list(t.shape))}, "data": [{", ".join(strs)}]}}{comma}')
+    lines.append("  },")
+    lines.append('  "meta": ' + json.dumps(meta, indent=2, sort_keys=True).replace("\n", "\n  "))
+    lines.append("}")
+    text = "\n".join(lines) + "\n"
+    back = json.loads(text)
+    for name in names:
+        got = np.array(back["tensors"][name]["data"], dtype=np.float32)
+        if not np.array_equal(got, tensors[name].reshape(-1)):
+            raise AssertionError(f"{name}: float32 round trip failed")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    print(f"wrote {os.path.relpath(path, ROOT)}: {len(text)} bytes")
+
+
+def convert(src, dst):
+    """Write the tensors of a PyTorch state dict (pytorch-fid's
+    pt_inception-2015-12-05-*.pth) to a safetensors file, float32."""
+    import torch
+    sd = torch.load(src, map_location="cpu")
+    header, blobs, off = {}, [], 0
+    for name in sorted(sd):
+        t = sd[name]
+        if not torch.is_floating_point(t):
+            continue
+        b = t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    header["__metadata__"] = {"source": os.path.basename(src), "converter": "scripts/golden/gen_metrics.py --convert"}
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(dst, "wb") as f:
+        f.write(len(h).to_bytes(8, "little"))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    print(f"wrote {dst}: {len(header) - 1} tensors")
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--convert":
+        convert(sys.argv[2], sys.argv[3])
+        return
     rng = np.random.default_rng(20181008)
     d = 64
     a = feats(rng, 200, d, 0.0, 1.0)
@@ -164,29 +375,12 @@ def main():
 
     tensors = {"a": a, "b": b, "c": c, "d": dd,
                "kid_x": kx.astype(np.float32), "kid_y": ky.astype(np.float32)}
-    lines = ["{", f'  "format": "{FORMAT}",', '  "tensors": {']
-    names = sorted(tensors)
-    for i, name in enumerate(names):
-        t = tensors[name]
-        strs = [fmt32(v) for v in t.reshape(-1)]
-        comma = "," if i + 1 < len(names) else ""
-        lines.append(f'    "{name}": {{"shape": {json.dumps(list(t.shape))}, "data": [{", ".join(strs)}]}}{comma}')
-    lines.append("  },")
-    lines.append('  "meta": ' + json.dumps(meta, indent=2, sort_keys=True).replace("\n", "\n  "))
-    lines.append("}")
-    text = "\n".join(lines) + "\n"
-    back = json.loads(text)
-    for name in names:
-        got = np.array(back["tensors"][name]["data"], dtype=np.float32)
-        if not np.array_equal(got, tensors[name].reshape(-1)):
-            raise AssertionError(f"{name}: float32 round trip failed")
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w") as f:
-        f.write(text)
-    print(f"wrote {os.path.relpath(OUT, ROOT)}: {len(text)} bytes")
+    write_golden(OUT, tensors, meta)
     for key in sorted(meta):
         if key.startswith(("fid", "mmd", "kid_ab_m", "kid_ab_s", "prec", "rec")):
             print(f"  {key} = {meta[key]!r}")
+    tensors, meta = inception_golden(rng)
+    write_golden(os.path.join(ROOT, "metrics", "testdata", "inception.json"), tensors, meta)
 
 
 if __name__ == "__main__":
