@@ -1,0 +1,411 @@
+package inception
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gantry-go/gantry/internal/golden"
+	"github.com/gantry-go/gantry/metrics"
+	"github.com/gantry-go/gantry/nn"
+	"github.com/gantry-go/gantry/tensor"
+)
+
+// The committed goldens (scripts/inception/gen_golden.py): every case's
+// weights under "weights.<case>.", its input and float64 reference output
+// under "golden.<case>.x" and "golden.<case>.y".
+const goldenFile = "testdata/golden.safetensors"
+
+// EnvFull names a directory made by
+// `scripts/inception/gen_golden.py --full DIR`, for TestFullNetwork.
+const EnvFull = "GANTRY_INCEPTION_TEST"
+
+var loadGolden = sync.OnceValues(func() (nn.State, error) {
+	sd, _, err := nn.LoadFile(goldenFile)
+	return sd, err
+})
+
+func goldenState(t testing.TB) nn.State {
+	t.Helper()
+	sd, err := loadGolden()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sd
+}
+
+// relErr returns max|got-want| / max|want|, the error measure of these
+// tests: the largest deviation relative to the scale of the reference.
+func relErr(got, want []float32) float64 {
+	var maxErr, scale float64
+	for i := range want {
+		maxErr = max(maxErr, math.Abs(float64(got[i])-float64(want[i])))
+		scale = max(scale, math.Abs(float64(want[i])))
+	}
+	if math.IsNaN(maxErr) || slices.ContainsFunc(got, func(v float32) bool { return v != v }) {
+		return math.Inf(1)
+	}
+	return maxErr / scale
+}
+
+// elemRelErr returns max |got-want|/|want| over the elements whose |want| is
+// at least floor times the largest |want|.
+func elemRelErr(got, want []float32, floor float64) float64 {
+	var scale, e float64
+	for _, w := range want {
+		scale = max(scale, math.Abs(float64(w)))
+	}
+	for i, w := range want {
+		if a := math.Abs(float64(w)); a >= floor*scale && a > 0 {
+			e = max(e, math.Abs(float64(got[i])-float64(w))/a)
+		}
+	}
+	return e
+}
+
+func checkClose(t *testing.T, what string, got *tensor.Tensor, want *tensor.Tensor, tol float64) float64 {
+	t.Helper()
+	if !slices.Equal(got.Shape(), want.Shape()) {
+		t.Fatalf("%s: shape %v; want %v", what, got.Shape(), want.Shape())
+	}
+	e := relErr(got.Data(), want.Data())
+	if e > tol {
+		t.Errorf("%s: max abs error / max abs = %.3g; want <= %.0e", what, e, tol)
+	}
+	return e
+}
+
+// loadInto loads the golden weights of a case into m strictly.
+func loadInto(t *testing.T, m any, name string) {
+	t.Helper()
+	sd := goldenState(t).WithPrefix("weights." + name + ".")
+	if len(sd) == 0 {
+		t.Fatalf("no weights for case %q in %s", name, goldenFile)
+	}
+	if err := nn.LoadStateDict(m, sd, nn.LoadOptions{}); err != nil {
+		t.Fatalf("case %s: %v", name, err)
+	}
+}
+
+func TestBlocksMatchPyTorch(t *testing.T) {
+	cases := []struct {
+		name string
+		m    any
+		fwd  func(m any, x *tensor.Tensor) *tensor.Tensor
+	}{
+		{"stem", func() any { s := newStem(8); return &s }(), func(m any, x *tensor.Tensor) *tensor.Tensor { return m.(*Stem).forward(x) }},
+		{"a", newBlockA(16, 192, 32), func(m any, x *tensor.Tensor) *tensor.Tensor { return m.(*BlockA).forward(x) }},
+		{"b", newBlockB(16, 288), func(m any, x *tensor.Tensor) *tensor.Tensor { return m.(*BlockB).forward(x) }},
+		{"c", newBlockC(16, 768, 160), func(m any, x *tensor.Tensor) *tensor.Tensor { return m.(*BlockC).forward(x) }},
+		{"d", newBlockD(16, 768), func(m any, x *tensor.Tensor) *tensor.Tensor { return m.(*BlockD).forward(x) }},
+		{"e1", newBlockE(32, 1280, false), func(m any, x *tensor.Tensor) *tensor.Tensor { return m.(*BlockE).forward(x) }},
+		{"e2", newBlockE(32, 2048, true), func(m any, x *tensor.Tensor) *tensor.Tensor { return m.(*BlockE).forward(x) }},
+	}
+	sd := goldenState(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			loadInto(t, c.m, c.name)
+			x, want := sd["golden."+c.name+".x"], sd["golden."+c.name+".y"]
+			before := x.Clone()
+			got := c.fwd(c.m, x)
+			e := checkClose(t, c.name, got, want, 1e-5)
+			t.Logf("%s: %v -> %v, max abs error / max abs %.3g", c.name, x.Shape(), got.Shape(), e)
+			if !tensor.Equal(x, before) {
+				t.Errorf("%s modified its input", c.name)
+			}
+		})
+	}
+}
+
+// E_2 differs from E_1 only in its pool; the golden must tell them apart, or
+// the test above would not check the max pool.
+func TestBlockE2NeedsMaxPool(t *testing.T) {
+	b := newBlockE(32, 2048, true)
+	loadInto(t, b, "e2")
+	sd := goldenState(t)
+	b.MaxPool = false
+	if e := relErr(b.forward(sd["golden.e2.x"]).Data(), sd["golden.e2.y"].Data()); e < 1e-3 {
+		t.Errorf("E_2 with an average pool matches the golden (error %.3g): the case does not check the pool", e)
+	}
+}
+
+// tinyNet returns the whole network with channel counts divided by 16 and
+// the golden's random weights.
+func tinyNet(t testing.TB) *Net {
+	t.Helper()
+	n := newNet(16)
+	if err := n.load(goldenState(t).WithPrefix("weights.net.")); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestTinyNetworkMatchesPyTorch(t *testing.T) {
+	n := tinyNet(t)
+	sd := goldenState(t)
+	x, want := sd["golden.net.x"], sd["golden.net.y"]
+	if n.Dim() != 128 || want.Dim(1) != 128 {
+		t.Fatalf("Dim() = %d, golden %v; want 128", n.Dim(), want.Shape())
+	}
+	got := n.Features(x)
+	e := checkClose(t, "tiny network", got, want, 5e-5)
+	t.Logf("tiny network (widths/16): %v -> %v, max abs error / max abs %.3g", x.Shape(), got.Shape(), e)
+}
+
+func TestFeaturesBatchedAndConcurrent(t *testing.T) {
+	n := tinyNet(t)
+	r := rand.New(rand.NewPCG(1, 2))
+	x := tensor.RandU(r, -1, 1, 5, 3, 21, 17)
+	before := x.Clone()
+	all := n.Features(x)
+	if !tensor.Equal(x, before) {
+		t.Fatal("Features modified its input")
+	}
+	n.BatchSize = 2
+	var wg sync.WaitGroup
+	outs := make([]*tensor.Tensor, 3)
+	for i := range outs {
+		wg.Go(func() { outs[i] = n.Features(x) })
+	}
+	wg.Wait()
+	for i, o := range outs {
+		if !tensor.Equal(o, outs[0]) {
+			t.Errorf("concurrent call %d differs from call 0", i)
+		}
+	}
+	if e := relErr(outs[0].Data(), all.Data()); e > 1e-6 {
+		t.Errorf("batches of 2 vs one batch: error %.3g", e)
+	}
+	one := n.Features(tensor.Slice(x, 0, 3, 4))
+	if e := relErr(one.Data(), tensor.Slice(all, 0, 3, 4).Data()); e > 1e-6 {
+		t.Errorf("image 3 alone vs in the batch: error %.3g", e)
+	}
+}
+
+func TestFeaturesGrayRepeatsChannel(t *testing.T) {
+	n := tinyNet(t)
+	r := rand.New(rand.NewPCG(3, 4))
+	g := tensor.RandU(r, -1, 1, 2, 1, 28, 28)
+	rgb := tensor.Concat(1, g, g, g)
+	if e := relErr(n.Features(g).Data(), n.Features(rgb).Data()); e != 0 {
+		t.Errorf("gray vs repeated RGB: error %.3g; want 0", e)
+	}
+}
+
+// An image already 299×299 is not resized: bilinear resizing to the same
+// size is the identity.
+func TestResizeIdentityAtSize(t *testing.T) {
+	m := tensor.ResizeMatrix(Size, Size, false)
+	id := tensor.New(Size, Size)
+	for i := range Size {
+		id.Set(1, i, i)
+	}
+	if !tensor.Equal(m, id) {
+		t.Fatal("ResizeMatrix(299, 299) is not the identity")
+	}
+}
+
+func TestFeaturesPanics(t *testing.T) {
+	n := tinyNet(t)
+	for _, shape := range [][]int{{3, 8, 8}, {1, 2, 8, 8}, {1, 4, 8, 8}, {0, 3, 8, 8}} {
+		func() {
+			defer func() {
+				if e := recover(); e == nil || !strings.HasPrefix(fmt.Sprint(e), "inception: Net.Features:") {
+					t.Errorf("Features(%v) panic = %v; want an inception: Net.Features panic", shape, e)
+				}
+			}()
+			n.Features(tensor.New(shape...))
+		}()
+	}
+}
+
+func TestNamesAndShapes(t *testing.T) {
+	n := New()
+	if n.Name() != DefaultName || n.Dim() != Dim {
+		t.Errorf("New(): Name %q Dim %d; want %q %d", n.Name(), n.Dim(), DefaultName, Dim)
+	}
+	sd := nn.StateDict(n)
+	// torchvision's inception_v3(aux_logits=False) has 94 BasicConv2d
+	// modules of 6 entries each, plus fc.weight and fc.bias.
+	if len(sd) != 94*6 {
+		t.Errorf("state dict has %d entries; want %d", len(sd), 94*6)
+	}
+	var params int
+	for k, v := range sd {
+		if strings.HasSuffix(k, "conv.weight") || strings.HasSuffix(k, "bn.weight") || strings.HasSuffix(k, "bn.bias") {
+			params += v.Len()
+		}
+	}
+	// torchvision reports 27,161,264 parameters with the aux head and the
+	// 1000-class fc; without them (3,326,696 and 2,049,000) this remains.
+	if want := 27161264 - 3326696 - 2049000; params != want {
+		t.Errorf("%d parameters; want %d", params, want)
+	}
+	for _, k := range []string{"Conv2d_1a_3x3.conv.weight", "Mixed_5b.branch1x1.bn.running_mean",
+		"Mixed_6e.branch7x7dbl_5.conv.weight", "Mixed_7c.branch3x3dbl_3b.bn.num_batches_tracked"} {
+		if _, ok := sd[k]; !ok {
+			t.Errorf("state dict lacks %q", k)
+		}
+	}
+	if sh := sd["Mixed_6b.branch7x7_2.conv.weight"].Shape(); !slices.Equal(sh, []int{128, 128, 1, 7}) {
+		t.Errorf("Mixed_6b.branch7x7_2.conv.weight %v; want [128 128 1 7]", sh)
+	}
+}
+
+func TestLoadState(t *testing.T) {
+	full := nn.StateDict(New()).Clone()
+	// pytorch-fid's checkpoint: 1008-class fc, maybe no counters.
+	withExtras := nn.State{"fc.weight": tensor.New(1008, 2048), "fc.bias": tensor.New(1008)}
+	for k, v := range full {
+		if !strings.HasSuffix(k, "num_batches_tracked") {
+			withExtras[k] = v
+		}
+	}
+	withExtras["Mixed_5b.branch1x1.bn.running_var"] = tensor.Full(2, 64)
+	n := New()
+	if err := n.LoadState(withExtras); err != nil {
+		t.Fatalf("LoadState with fc and without counters: %v", err)
+	}
+	if v := n.Mixed5b.Branch1x1.BN.RunningVar.T.At(5); v != 2 {
+		t.Errorf("running_var not loaded: %v", v)
+	}
+
+	bad := nn.State{"junk": tensor.New(1)}
+	for k, v := range full {
+		bad[k] = v
+	}
+	delete(bad, "Mixed_6a.branch3x3.conv.weight")
+	bad["Conv2d_1a_3x3.conv.weight"] = tensor.New(32, 1, 3, 3)
+	err := n.LoadState(bad)
+	var le *nn.LoadError
+	if !errors.As(err, &le) {
+		t.Fatalf("LoadState(bad) = %v; want an *nn.LoadError", err)
+	}
+	if !slices.Equal(le.Missing, []string{"Mixed_6a.branch3x3.conv.weight"}) || !slices.Equal(le.Unexpected, []string{"junk"}) ||
+		len(le.Mismatched) != 1 || le.Mismatched[0].Key != "Conv2d_1a_3x3.conv.weight" {
+		t.Errorf("LoadState(bad) = %v", err)
+	}
+	if !strings.HasPrefix(err.Error(), "inception: LoadState: ") {
+		t.Errorf("error %q lacks the package prefix", err)
+	}
+	if v := n.Mixed5b.Branch1x1.BN.RunningVar.T.At(5); v != 2 {
+		t.Errorf("failed load changed the network")
+	}
+
+	got, err := fromState(full, map[string]string{MetaName: "my-weights"}, "test")
+	if err != nil || got.Name() != "my-weights" {
+		t.Errorf("fromState with metadata: %v, name %q", err, got.Name())
+	}
+	if got, err := fromState(full, nil, "test"); err != nil || got.Name() != DefaultName {
+		t.Errorf("fromState without metadata: %v", err)
+	}
+}
+
+func TestLoadFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := LoadFile(filepath.Join(dir, "none.safetensors")); err == nil || !strings.Contains(err.Error(), "none.safetensors") {
+		t.Errorf("LoadFile(missing) = %v; want an error naming the file", err)
+	}
+	p := filepath.Join(dir, "small.safetensors")
+	if err := nn.SaveFile(p, goldenState(t).WithPrefix("weights.net."), nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadFile(p)
+	var le *nn.LoadError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), p) || len(le.Mismatched) == 0 {
+		t.Errorf("LoadFile(reduced widths) = %v; want shape mismatches naming the file", err)
+	}
+	if _, err := Load(strings.NewReader("not a safetensors file")); !errors.Is(err, nn.ErrFormat) {
+		t.Errorf("Load(garbage) = %v; want nn.ErrFormat", err)
+	}
+}
+
+// TestFullNetwork compares the real-size network with PyTorch on random
+// weights, when the files of `gen_golden.py --full DIR` are at $EnvFull.
+func TestFullNetwork(t *testing.T) {
+	dir := os.Getenv(EnvFull)
+	if dir == "" {
+		t.Skipf("set %s=DIR after running `/usr/bin/python3 scripts/inception/gen_golden.py --full DIR` "+
+			"(needs python3-torchvision; writes ~100 MB) to compare the full network with torchvision", EnvFull)
+	}
+	n, err := LoadFile(filepath.Join(dir, "weights.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Name() != "inception-v3-random-test" {
+		t.Errorf("Name() = %q; want the file's metadata name", n.Name())
+	}
+	g, err := golden.Read(filepath.Join(dir, "golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ten := func(k string) *tensor.Tensor {
+		gt, ok := g.Tensors[k]
+		if !ok {
+			t.Fatalf("golden lacks %q", k)
+		}
+		return tensor.FromSlice(gt.Data, gt.Shape...)
+	}
+	x := ten("x")
+	start := time.Now()
+	got := n.Features(x)
+	t.Logf("features of %v in %v", x.Shape(), time.Since(start))
+	e64 := checkClose(t, "full network vs float64 PyTorch", got, ten("features"), 1e-4)
+	e32 := relErr(got.Data(), ten("features_f32").Data())
+	torch32, _ := g.Meta["torch_f32_rel_error"].(float64)
+	t.Logf("max abs error / max abs: gantry vs float64 reference %.3g; gantry vs PyTorch float32 %.3g; PyTorch float32 vs float64 %.3g",
+		e64, e32, torch32)
+	t.Logf("largest elementwise relative error over features above 1%% of the largest: %.3g", elemRelErr(got.Data(), ten("features").Data(), 0.01))
+	if e32 > 1e-4 {
+		t.Errorf("full network vs PyTorch float32: error %.3g; want <= 1e-4", e32)
+	}
+}
+
+// BenchmarkFeatures measures the full-size network on 16 images of 32×32
+// (resized to 299×299). Weights are random unless $EnvFull names the files
+// of gen_golden.py --full.
+func BenchmarkFeatures(b *testing.B) {
+	var n *Net
+	if dir := os.Getenv(EnvFull); dir != "" {
+		var err error
+		if n, err = LoadFile(filepath.Join(dir, "weights.safetensors")); err != nil {
+			b.Fatal(err)
+		}
+	} else {
+		n = New()
+		r := rand.New(rand.NewPCG(7, 8))
+		for _, p := range nn.Parameters(n) {
+			if p.Value.Dims() == 4 {
+				copy(p.Value.Data(), tensor.Scale(tensor.RandN(r, p.Value.Shape()...), 0.05).Data())
+			}
+		}
+	}
+	const batch = 16
+	x := tensor.RandU(rand.New(rand.NewPCG(9, 10)), -1, 1, batch, 3, 32, 32)
+	b.Run(fmt.Sprintf("batch%d/32x32", batch), func(b *testing.B) {
+		var sink *tensor.Tensor
+		for b.Loop() {
+			sink = n.Features(x)
+		}
+		b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "images/s")
+		_ = sink
+	})
+}
+
+// The network streams through package metrics like any extractor.
+func TestWithMetrics(t *testing.T) {
+	n := tinyNet(t)
+	noise := func(k int, r *rand.Rand) *tensor.Tensor { return tensor.RandU(r, -1, 1, k, 3, 16, 16) }
+	f := metrics.SampleFeatures(n, noise, 7, rand.New(rand.NewPCG(5, 6)), metrics.Options{BatchSize: 3, Workers: 2})
+	if f.Len() != 7 || f.Name() != DefaultName {
+		t.Errorf("SampleFeatures: %d features named %q; want 7 named %q", f.Len(), f.Name(), DefaultName)
+	}
+}
