@@ -6,6 +6,14 @@ import "fmt"
 // matrices, where op(X) is X or its transpose. op(A) is m×k, op(B) is k×n and
 // C is m×n. lda, ldb and ldc are the leading dimensions of the stored A, B and
 // C. When beta is 0, C is not read, so it may hold anything (even NaN).
+// NaN and Inf in A and B propagate as in the plain triple loop: no product is
+// skipped, not even when alpha or an element is 0. C must not overlap A or B.
+//
+// The product is computed by a cache-blocked, packed algorithm (see
+// gemm_blocked.go) split over Workers() goroutines, with an AVX-512 or
+// AVX2+FMA microkernel in assembly when the CPU has one, and a plain-Go one
+// otherwise or with -tags noasm. Results can differ from SgemmRef in the last
+// bits, since the order of the sums differs.
 //
 // It panics if a dimension is negative, a leading dimension is too small, or
 // a slice is too short for the matrix it holds.

@@ -10,8 +10,19 @@ import (
 // micro-panels; op(A) is cut into row blocks of mc, each packed into mr-tall
 // micro-panels. A microkernel then computes one mr×nr tile of C from one
 // micro-panel of each, with the kc-long reduction held in registers. Packing
-// absorbs the four transpose cases, so the microkernels see one layout only,
-// and pads partial panels with zeros, so they only ever compute whole tiles.
+// absorbs the four transpose cases and pads partial panels with zeros, so the
+// microkernels only ever compute whole tiles; a tile that overhangs C is
+// computed into scratch and merged (mergeTile).
+//
+// A is packed one of two ways. By columns (a[p*mr+r], the classic layout) when
+// A is stored transposed, where each step is a contiguous copy; by rows
+// (a[r*ars+p]) when it is not, so that packing is a row copy rather than a
+// transpose and the microkernel broadcasts from mr rows at fixed offsets. B is
+// always packed by nr-wide rows; when B is stored transposed that takes a
+// 16×16 transpose (transpose16).
+//
+// Scratch buffers come from a sync.Pool, so a steady stream of calls does not
+// allocate.
 //
 // Work is split between workers by cutting C into independent blocks of rows
 // or columns; each worker packs its own panels, so workers never wait on each
