@@ -100,17 +100,6 @@ func (d widths) conv(in, out, kh, kw, stride, ph, pw int) *BasicConv {
 	return newBasicConv(d.of(in), d.of(out), kh, kw, stride, ph, pw)
 }
 
-var (
-	avg3x3 = tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Padding: [2]int{1, 1}, ExcludePad: true}
-	max3x3 = tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Padding: [2]int{1, 1}}
-	max3s2 = tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}}
-)
-
-func maxPool(x *tensor.Tensor, p tensor.PoolParams) *tensor.Tensor {
-	y, _ := tensor.MaxPool2d(x, p)
-	return y
-}
-
 // Stem is the network's first part, the convolutions and max pools that
 // take 299×299 images to 192 maps of 35×35. Its member names are those of
 // torchvision's Inception3, where these are top-level modules.
@@ -134,9 +123,9 @@ func newStem(d widths) Stem {
 
 func (s *Stem) forward(x *tensor.Tensor) *tensor.Tensor {
 	x = s.Conv2b.forward(s.Conv2a.forward(s.Conv1a.forward(x)))
-	x = maxPool(x, max3s2)
+	x = maxPool3(x, 2, 0)
 	x = s.Conv4a.forward(s.Conv3b.forward(x))
-	return maxPool(x, max3s2)
+	return maxPool3(x, 2, 0)
 }
 
 // BlockA is pytorch-fid's FIDInceptionA (Mixed_5b, 5c, 5d): four branches
@@ -170,7 +159,7 @@ func (b *BlockA) forward(x *tensor.Tensor) *tensor.Tensor {
 		b.Branch1x1.forward(x),
 		b.Branch5x5b.forward(b.Branch5x5a.forward(x)),
 		b.Dbl3.forward(b.Dbl2.forward(b.Dbl1.forward(x))),
-		b.BranchPool.forward(tensor.AvgPool2dWith(x, avg3x3)),
+		b.BranchPool.forward(avgPool3(x)),
 	)
 }
 
@@ -197,7 +186,7 @@ func (b *BlockB) forward(x *tensor.Tensor) *tensor.Tensor {
 	return tensor.Concat(1,
 		b.Branch3x3.forward(x),
 		b.Dbl3.forward(b.Dbl2.forward(b.Dbl1.forward(x))),
-		maxPool(x, max3s2),
+		maxPool3(x, 2, 0),
 	)
 }
 
@@ -238,7 +227,7 @@ func (b *BlockC) forward(x *tensor.Tensor) *tensor.Tensor {
 		b.Branch1x1.forward(x),
 		b.B7x7c.forward(b.B7x7b.forward(b.B7x7a.forward(x))),
 		b.Dbl5.forward(b.Dbl4.forward(dbl)),
-		b.BranchPool.forward(tensor.AvgPool2dWith(x, avg3x3)),
+		b.BranchPool.forward(avgPool3(x)),
 	)
 }
 
@@ -268,7 +257,7 @@ func (b *BlockD) forward(x *tensor.Tensor) *tensor.Tensor {
 	return tensor.Concat(1,
 		b.B3x3b.forward(b.B3x3a.forward(x)),
 		b.B7x7d.forward(b.B7x7c.forward(b.B7x7b.forward(b.B7x7a.forward(x)))),
-		maxPool(x, max3s2),
+		maxPool3(x, 2, 0),
 	)
 }
 
@@ -311,9 +300,9 @@ func (b *BlockE) forward(x *tensor.Tensor) *tensor.Tensor {
 	dbl := b.Dbl2.forward(b.Dbl1.forward(x))
 	var pooled *tensor.Tensor
 	if b.MaxPool {
-		pooled = maxPool(x, max3x3)
+		pooled = maxPool3(x, 1, 1)
 	} else {
-		pooled = tensor.AvgPool2dWith(x, avg3x3)
+		pooled = avgPool3(x)
 	}
 	return tensor.Concat(1,
 		b.Branch1x1.forward(x),
