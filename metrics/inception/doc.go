@@ -49,7 +49,7 @@
 // counts divided by 16, on images resized to 299×299. The full-size network
 // is compared when GANTRY_INCEPTION_TEST names a directory written by
 // `gen_golden.py --full DIR` (95 MB of random weights): its features match
-// PyTorch's float64 reference to about 5e-7 of their largest magnitude.
+// PyTorch's float64 reference within 5e-7 of their largest magnitude.
 //
 // # Memory and concurrency
 //
