@@ -30,9 +30,10 @@ torchvision's blocks and only replace forward, as pytorch-fid does.
 Small goldens. Real channel counts give blocks of up to 24 MB of weights, so
 the committed cases scale every channel count but the image's 3 down by a
 divisor d (passed to torchvision's blocks through their conv_block hook, so
-the block code is torchvision's own): the stem (d=4), each block type A, B,
-C, D, E_1, E_2 on small non-square inputs, and the whole network at d=16 on
-two 3x37x45 images, resized to 299x299 like the real one.
+the block code is torchvision's own): the stem (d=8), each block type A, B,
+C, D (d=16), E_1 and E_2 (d=32) on small non-square inputs, and the whole
+network at d=16 on two 3x37x45 images, resized to 299x299 like the real one
+(about 0.8 MB in all).
 
 Weights. Convolutions are drawn as torchvision's init_weights does
 (truncated normal, std 0.1). Batch norms get random scales and shifts, and
