@@ -20,7 +20,10 @@ func benchGemm(b *testing.B, n int, fn func(transA, transB bool, m, n, k int, al
 	fn(false, false, n, n, n, 1, x, n, y, n, 0, z, n) // warm the pools
 	b.ReportAllocs()
 	b.ResetTimer()
-	for b.Loop() {
+	// A b.N loop rather than b.Loop: with b.Loop a sub-benchmark runs all
+	// its iterations before the testing package applies -cpu, so every
+	// -cpu value would be timed with the same GOMAXPROCS.
+	for i := 0; i < b.N; i++ {
 		fn(false, false, n, n, n, 1, x, n, y, n, 0, z, n)
 	}
 	gemmSink += z[n*n-1]

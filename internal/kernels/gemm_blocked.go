@@ -67,18 +67,27 @@ type gemmScratch struct {
 var gemmScratchPool sync.Pool
 
 func getScratch(kern *gemmKernel) *gemmScratch {
-	na := kern.mc * max(kern.kc, kern.ars)
-	nb := kern.kc * ((kern.nc + kern.nr - 1) / kern.nr * kern.nr)
-	nt := kern.mr * kern.nr
+	na, nb, nt := scratchSizes(kern)
 	if s, ok := gemmScratchPool.Get().(*gemmScratch); ok {
 		if cap(s.a) >= na && cap(s.b) >= nb && cap(s.t) >= nt {
 			s.a, s.b, s.t = s.a[:na], s.b[:nb], s.t[:nt]
 			return s
 		}
 	}
-	// Align the buffers to a cache line: packed panels are read with full
-	// vector loads.
+	// Size new buffers for every kernel, so that calls with different
+	// kernels can share them, and align them to a cache line.
+	for _, k := range gemmKernels() {
+		ka, kb, kt := scratchSizes(k)
+		na, nb, nt = max(na, ka), max(nb, kb), max(nt, kt)
+	}
 	return &gemmScratch{a: alignedFloats(na), b: alignedFloats(nb), t: alignedFloats(nt)}
+}
+
+// scratchSizes returns the packing buffer sizes kern needs.
+func scratchSizes(kern *gemmKernel) (na, nb, nt int) {
+	na = kern.mc * max(kern.kc, kern.ars)
+	nb = kern.kc * ((kern.nc + kern.nr - 1) / kern.nr * kern.nr)
+	return na, nb, kern.mr * kern.nr
 }
 
 // alignedFloats returns n float32s starting on a 64-byte boundary.
@@ -118,27 +127,59 @@ func gemmBlocked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 		gemmSerial(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	if nt >= mt || nt >= 2*w {
-		ParallelFor(nt, 1, func(lo, hi int) {
-			j0, j1 := lo*kern.nr, min(hi*kern.nr, n)
-			bb := b[j0:] // columns j0.. of op(B)
-			if transB {
-				bb = b[j0*ldb:]
-			}
-			gemmSerial(kern, transA, transB, m, j1-j0, k, alpha, a, lda, bb, ldb, beta, c[j0:], ldc)
-		})
+	g, _ := gemmCallPool.Get().(*gemmCall)
+	if g == nil {
+		g = new(gemmCall)
+	}
+	*g = gemmCall{kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nt >= mt || nt >= 2*w}
+	if g.splitN {
+		parallelRun(nt, 1, g)
+	} else {
+		parallelRun(mt, 1, g)
+	}
+	*g = gemmCall{}
+	gemmCallPool.Put(g)
+}
+
+// gemmCall is one parallel GEMM; run computes the block of C made of tiles
+// [lo, hi) of columns (splitN) or rows. It is pooled, so that a call does not
+// allocate.
+type gemmCall struct {
+	kern           *gemmKernel
+	transA, transB bool
+	m, n, k        int
+	alpha          float32
+	a              []float32
+	lda            int
+	b              []float32
+	ldb            int
+	beta           float32
+	c              []float32
+	ldc            int
+	splitN         bool
+}
+
+var gemmCallPool sync.Pool
+
+func (g *gemmCall) run(lo, hi int) {
+	kern := g.kern
+	if g.splitN {
+		j0, j1 := lo*kern.nr, min(hi*kern.nr, g.n)
+		b := g.b[j0:] // columns j0.. of op(B)
+		if g.transB {
+			b = g.b[j0*g.ldb:]
+		}
+		gemmSerial(kern, g.transA, g.transB, g.m, j1-j0, g.k, g.alpha, g.a, g.lda, b, g.ldb, g.beta, g.c[j0:], g.ldc)
 		return
 	}
-	ParallelFor(mt, 1, func(lo, hi int) {
-		i0, i1 := lo*kern.mr, min(hi*kern.mr, m)
-		var aa []float32 // rows i0.. of op(A)
-		if transA {
-			aa = a[i0:]
-		} else {
-			aa = a[i0*lda:]
-		}
-		gemmSerial(kern, transA, transB, i1-i0, n, k, alpha, aa, lda, b, ldb, beta, c[i0*ldc:], ldc)
-	})
+	i0, i1 := lo*kern.mr, min(hi*kern.mr, g.m)
+	var a []float32 // rows i0.. of op(A)
+	if g.transA {
+		a = g.a[i0:]
+	} else {
+		a = g.a[i0*g.lda:]
+	}
+	gemmSerial(kern, g.transA, g.transB, i1-i0, g.n, g.k, g.alpha, a, g.lda, g.b, g.ldb, g.beta, g.c[i0*g.ldc:], g.ldc)
 }
 
 // gemmSerial is the blocked GEMM on one goroutine, for k > 0.

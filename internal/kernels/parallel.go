@@ -24,6 +24,21 @@ func Workers() int { return runtime.GOMAXPROCS(0) }
 // so a call never waits for a helper that is busy elsewhere, and calls may be
 // nested or made from several goroutines at once.
 func ParallelFor(n, grain int, fn func(lo, hi int)) {
+	parallelRun(n, grain, funcTask(fn))
+}
+
+// parTask is work for parallelRun. Kernels pass pooled structs, which, unlike
+// closures, need not be allocated for each call.
+type parTask interface {
+	run(lo, hi int)
+}
+
+type funcTask func(lo, hi int)
+
+func (f funcTask) run(lo, hi int) { f(lo, hi) }
+
+// parallelRun is ParallelFor for a parTask.
+func parallelRun(n, grain int, task parTask) {
 	if n <= 0 {
 		return
 	}
@@ -36,7 +51,7 @@ func ParallelFor(n, grain int, fn func(lo, hi int)) {
 		w = chunks
 	}
 	if w <= 1 {
-		fn(0, n)
+		task.run(0, n)
 		return
 	}
 	w = min(w, maxChunks)
@@ -47,7 +62,7 @@ func ParallelFor(n, grain int, fn func(lo, hi int)) {
 	if j == nil {
 		j = new(parJob)
 	}
-	j.fn, j.n, j.per = fn, n, per
+	j.task, j.n, j.per = task, n, per
 	j.done.Store(int32(chunks))
 	gen := j.state.Load()>>32 + 1
 	j.state.Store(gen<<32 | uint64(chunks)<<16)
@@ -62,7 +77,7 @@ func ParallelFor(n, grain int, fn func(lo, hi int)) {
 	for j.done.Load() != 0 {
 		runtime.Gosched()
 	}
-	j.fn = nil
+	j.task = nil
 	jobPool.Put(j)
 }
 
@@ -79,7 +94,7 @@ type parJob struct {
 
 	// Set before the state of a generation is published, and read only
 	// after a successful claim, which the caller cannot outlive.
-	fn     func(lo, hi int)
+	task   parTask
 	n, per int
 }
 
@@ -95,7 +110,7 @@ func (j *parJob) work(gen uint32) {
 			continue
 		}
 		lo := next * j.per
-		j.fn(lo, min(lo+j.per, j.n))
+		j.task.run(lo, min(lo+j.per, j.n))
 		j.done.Add(-1)
 	}
 }
