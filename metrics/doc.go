@@ -12,6 +12,30 @@
 // number computed on anything but the Inception network of pytorch-fid is not
 // Inception FID and must not be compared with published values.
 //
+// # Extractors
+//
+// An Extractor maps [N, C, H, W] images in [-1, 1] to [N, D] features.
+// Gantry has three:
+//
+//   - Gray: "gantry-gray", a small CNN trained with gantry on the shipped
+//     MNIST and Fashion-MNIST images (20 classes), 128-d features, for the
+//     28-32 px grayscale images of CPU-scale experiments. Embedded; no
+//     download.
+//   - inception.Net (package metrics/inception): InceptionV3 as pytorch-fid
+//     uses it, 2048-d pool features, from weights the user converts. Only
+//     these give FID comparable with published numbers.
+//   - Pixels: raw pixels, for tests.
+//
+// # Measuring a generator
+//
+// A generator is measured through a Sampler, a function returning n images,
+// so this package needs no generator type (it does not import gan).
+// SampleFeatures and DatasetFeatures extract features batch by batch, several
+// batches at once; Compare and Evaluate report FID, KID and precision/recall.
+// IW needs no extractor: it trains a fresh WGAN-GP critic on held-out images
+// against the frozen generator and reports E f(G(z)) − E f(x) on a second
+// held-out part, as the Transferring GANs paper does.
+//
 // # Streaming
 //
 // Images are never all held at once. Stats folds batches of features into a

@@ -30,12 +30,9 @@ format that internal/golden reads:
                             improved precision/recall (Kynkaenniemi et al.),
                             a real and b generated, with exact distances
 
-It also writes metrics/testdata/inception.json, the check of gantry's
-pytorch-fid InceptionV3 (see inception_golden below), and converts pytorch-fid's
-published weights for gantry:
-
-    /usr/bin/python3 scripts/golden/gen_metrics.py --convert \
-        pt_inception-2015-12-05-6726825d.pth inception-fid.safetensors
+It also writes metrics/testdata/inception.json, a full-size check of the
+pytorch-fid InceptionV3 of package metrics/inception with deterministic weights
+(see inception_golden below; read by metrics/inception_fullsize_test.go).
 
 Feature values are rounded to two decimals and stored as float32; every
 reference is computed in float64 from exactly the stored float32 values. The
@@ -46,7 +43,6 @@ of its threshold, so a different but correct rounding order cannot flip it.
 import json
 import math
 import os
-import sys
 
 import numpy as np
 import scipy
@@ -313,35 +309,7 @@ def write_golden(path, tensors, meta):
     print(f"wrote {os.path.relpath(path, ROOT)}: {len(text)} bytes")
 
 
-def convert(src, dst):
-    """Write the tensors of a PyTorch state dict (pytorch-fid's
-    pt_inception-2015-12-05-*.pth) to a safetensors file, float32."""
-    import torch
-    sd = torch.load(src, map_location="cpu")
-    header, blobs, off = {}, [], 0
-    for name in sorted(sd):
-        t = sd[name]
-        if not torch.is_floating_point(t):
-            continue
-        b = t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    header["__metadata__"] = {"source": os.path.basename(src), "converter": "scripts/golden/gen_metrics.py --convert"}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(dst, "wb") as f:
-        f.write(len(h).to_bytes(8, "little"))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    print(f"wrote {dst}: {len(header) - 1} tensors")
-
-
 def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "--convert":
-        convert(sys.argv[2], sys.argv[3])
-        return
     rng = np.random.default_rng(20181008)
     d = 64
     a = feats(rng, 200, d, 0.0, 1.0)
