@@ -174,13 +174,14 @@ func unionKernel(a, b *Features, xs, ys []int) (k []float64, t int) {
 	d := float64(a.Dim())
 	g := mat.NewSymDense(t, nil)
 	g.SymOuterK(1, &z)
+	// Apply the kernel in place, filling both triangles of g's storage.
 	raw := g.RawSymmetric()
-	k = make([]float64, t*t)
+	k = raw.Data
 	for i := range t {
 		for j := i; j < t; j++ {
-			v := polyKernel(raw.Data[i*raw.Stride+j], d)
-			k[i*t+j] = v
-			k[j*t+i] = v
+			v := polyKernel(k[i*raw.Stride+j], d)
+			k[i*raw.Stride+j] = v
+			k[j*raw.Stride+i] = v
 		}
 	}
 	return k, t
