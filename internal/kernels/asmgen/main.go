@@ -29,6 +29,9 @@ type kernel struct {
 	// ars, when nonzero, makes Ap a block of mr rows of ars floats each
 	// (A[r][p] at a[r*ars+p]) rather than mr-wide columns (a[p*mr+r]).
 	ars int
+	// ldb, when true, reads B in place: row p of the micro-panel at
+	// b + p*ldb, with ldb an extra argument, instead of packed rows of nr.
+	ldb bool
 }
 
 // aRowStride is the row stride, in floats, of A panels packed by rows: room
@@ -37,16 +40,21 @@ type kernel struct {
 const aRowStride = 256 + 16
 
 var kernels = []kernel{
-	{"tileAVX512x14x32", true, 14, 2, 4, 0},
-	{"tileAVX512x14x32R", true, 14, 2, 4, aRowStride},
-	{"tileAVX512x12x32", true, 12, 2, 4, 0},
-	{"tileAVX512x12x32R", true, 12, 2, 4, aRowStride},
-	{"tileAVX512x8x48", true, 8, 3, 4, 0},
-	{"tileAVX512x8x48R", true, 8, 3, 4, aRowStride},
-	{"tileAVX512x6x64", true, 6, 4, 4, 0},
-	{"tileAVX512x6x64R", true, 6, 4, 4, aRowStride},
-	{"tileAVX2x6x16", false, 6, 2, 4, 0},
-	{"tileAVX2x6x16R", false, 6, 2, 4, aRowStride},
+	{"tileAVX512x14x32", true, 14, 2, 4, 0, false},
+	{"tileAVX512x14x32R", true, 14, 2, 4, aRowStride, false},
+	{"tileAVX512x12x32", true, 12, 2, 4, 0, false},
+	{"tileAVX512x12x32R", true, 12, 2, 4, aRowStride, false},
+	{"tileAVX512x8x48", true, 8, 3, 4, 0, false},
+	{"tileAVX512x8x48R", true, 8, 3, 4, aRowStride, false},
+	{"tileAVX512x6x64", true, 6, 4, 4, 0, false},
+	{"tileAVX512x6x64R", true, 6, 4, 4, aRowStride, false},
+	{"tileAVX2x6x16", false, 6, 2, 4, 0, false},
+	{"tileAVX2x6x16R", false, 6, 2, 4, aRowStride, false},
+	{"tileAVX512x14x32RB", true, 14, 2, 4, aRowStride, true},
+	{"tileAVX512x12x32RB", true, 12, 2, 4, aRowStride, true},
+	{"tileAVX512x8x48RB", true, 8, 3, 4, aRowStride, true},
+	{"tileAVX512x6x64RB", true, 6, 4, 4, aRowStride, true},
+	{"tileAVX2x6x16RB", false, 6, 2, 4, aRowStride, true},
 }
 
 func main() {
@@ -110,14 +118,23 @@ func (k kernel) emit(w *bytes.Buffer) {
 		logU++
 	}
 
-	fmt.Fprintf(w, "\n// func %s(kc int, a, b, c *float32, ldc int, alpha, beta float32)\n", k.name)
-	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-48\n", k.name)
+	if k.ldb {
+		fmt.Fprintf(w, "\n// func %s(kc int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)\n", k.name)
+		fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-56\n", k.name)
+	} else {
+		fmt.Fprintf(w, "\n// func %s(kc int, a, b, c *float32, ldc int, alpha, beta float32)\n", k.name)
+		fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-48\n", k.name)
+	}
 	p("MOVQ kc+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
 	p("MOVQ b+16(FP), DI")
 	p("MOVQ c+24(FP), DX")
 	p("MOVQ ldc+32(FP), R8")
 	p("SHLQ $2, R8")
+	if k.ldb {
+		p("MOVQ ldb+48(FP), R10")
+		p("SHLQ $2, R10")
+	}
 	// Zero the accumulators and pull the tile of C towards L1 while the
 	// reduction runs.
 	p("MOVQ DX, R9")
@@ -137,7 +154,14 @@ func (k kernel) emit(w *bytes.Buffer) {
 	}
 	step := func(s int) {
 		for v := 0; v < k.nv; v++ {
-			p("VMOVUPS %d(DI), %s", s*4*nr+v*vb, breg(v))
+			if k.ldb {
+				p("VMOVUPS %d(DI), %s", v*vb, breg(v))
+			} else {
+				p("VMOVUPS %d(DI), %s", s*4*nr+v*vb, breg(v))
+			}
+		}
+		if k.ldb {
+			p("ADDQ R10, DI")
 		}
 		for r := 0; r < k.mr; r++ {
 			aoff := s*4*k.mr + 4*r
@@ -165,7 +189,9 @@ func (k kernel) emit(w *bytes.Buffer) {
 		step(s)
 	}
 	p("ADDQ $%d, SI", k.unroll*k.astep())
-	p("ADDQ $%d, DI", k.unroll*4*nr)
+	if !k.ldb {
+		p("ADDQ $%d, DI", k.unroll*4*nr)
+	}
 	p("DECQ BX")
 	p("JNZ %s_loop", k.name)
 	label("tail")
@@ -174,7 +200,9 @@ func (k kernel) emit(w *bytes.Buffer) {
 	label("tailloop")
 	step(0)
 	p("ADDQ $%d, SI", k.astep())
-	p("ADDQ $%d, DI", 4*nr)
+	if !k.ldb {
+		p("ADDQ $%d, DI", 4*nr)
+	}
 	p("DECQ CX")
 	p("JNZ %s_tailloop", k.name)
 
