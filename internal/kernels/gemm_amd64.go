@@ -84,16 +84,17 @@ func asmTile(mr, nr, ars int, fn func(kc int, a, b, c *float32, ldc int, alpha, 
 	}
 }
 
-// asmKernel describes an assembly microkernel pair (A by columns, A by rows)
+// asmKernel describes an assembly microkernel triple (A by columns, A by
+// rows, A by rows with B in place)
 // with the blocking used on this machine's caches (32 KiB L1d, 1 MiB L2 per
 // core): kc = 256 steps, an A block of about 340 rows (340 KiB, in L2) and B
-// blocks of up to 4096 columns (4 MiB, in L3). The speeds are relative
+// blocks of up to 2048 columns (2 MiB, in L3). The speeds are relative
 // single-thread throughputs on whole tiles, measured on AMD Zen 4.
 func asmKernel(name, isa string, speed float64, mr, nr int, tile, tileRows func(kc int, a, b, c *float32, ldc int, alpha, beta float32), tileRowsB func(kc int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)) *gemmKernel {
 	return &gemmKernel{
 		name: name, isa: isa, speed: speed,
 		mr: mr, nr: nr,
-		mc: (336 + mr - 1) / mr * mr, kc: 256, nc: 4096,
+		mc: (336 + mr - 1) / mr * mr, kc: 256, nc: 2048,
 		tile:     asmTile(mr, nr, 0, tile),
 		tileRows: asmTile(mr, nr, aRowStride, tileRows),
 		ars:      aRowStride,

@@ -70,11 +70,32 @@ type gemmScratch struct {
 	a, b, t []float32
 }
 
-var gemmScratchPool sync.Pool
+// Scratch buffers are a few MiB each. A sync.Pool alone loses them at every
+// garbage collection, and reallocating them is itself what triggers the next
+// collection, so a small free list that the collector does not empty comes
+// first, with the pool behind it for bursts of concurrent calls.
+var (
+	gemmScratchFree = make(chan *gemmScratch, 4)
+	gemmScratchPool sync.Pool
+)
+
+func putScratch(s *gemmScratch) {
+	select {
+	case gemmScratchFree <- s:
+	default:
+		gemmScratchPool.Put(s)
+	}
+}
 
 func getScratch(kern *gemmKernel) *gemmScratch {
 	na, nb, nt := scratchSizes(kern)
-	if s, ok := gemmScratchPool.Get().(*gemmScratch); ok {
+	var s *gemmScratch
+	select {
+	case s = <-gemmScratchFree:
+	default:
+		s, _ = gemmScratchPool.Get().(*gemmScratch)
+	}
+	if s != nil {
 		if cap(s.a) >= na && cap(s.b) >= nb && cap(s.t) >= nt {
 			s.a, s.b, s.t = s.a[:na], s.b[:nb], s.t[:nt]
 			return s
@@ -197,7 +218,7 @@ var gemmDirectBMaxM = 256
 // gemmSerial is the blocked GEMM on one goroutine, for k > 0.
 func gemmSerial(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	s := getScratch(kern)
-	defer gemmScratchPool.Put(s)
+	defer putScratch(s)
 	mr, nr := kern.mr, kern.nr
 	direct := !transA && !transB && kern.tileRowsB != nil && m <= gemmDirectBMaxM
 	for jc := 0; jc < n; jc += kern.nc {
