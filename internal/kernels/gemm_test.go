@@ -20,6 +20,17 @@ type gemmImpl struct {
 // by small matrices.
 func gemmImpls() []gemmImpl {
 	impls := []gemmImpl{{"Sgemm", Sgemm}}
+	if gemmDot4x4 != nil {
+		// The dot path, for A·Bᵀ at any size; other cases go to Sgemm.
+		impls = append(impls, gemmImpl{"dot4x4", func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			if transA || !transB || m == 0 || n == 0 || k == 0 {
+				Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+				return
+			}
+			checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+			gemmDotParallel(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		}})
+	}
 	kerns := gemmKernels()
 	if !slices.Contains(kerns, kernelGo) {
 		kerns = append(kerns, kernelGo)
@@ -210,6 +221,10 @@ func TestSgemmShapes(t *testing.T) {
 		{false, true, 2, 1000, 3, 1, 0, 0},
 		{true, true, 1000, 2, 3, 2, 0, 1},
 		{false, false, 70, 90, 300, 1, 0, 5},
+		{false, true, 5, 7, 2500, 1, 0.5, 3},    // dot path, several blocks
+		{false, true, 64, 130, 1100, -1, 0, 0},  // dot path, split over workers
+		{false, true, 65, 30, 1030, 1, 1, 1},    // past the dot path's m
+		{false, false, 300, 700, 20, 1, 0.5, 2}, // packed B, several column tiles
 	}
 	for _, impl := range gemmImpls() {
 		rng := rand.New(rand.NewPCG(3, 4))

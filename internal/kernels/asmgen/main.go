@@ -68,6 +68,7 @@ func main() {
 	}
 	emitCopy(&w)
 	emitTranspose(&w)
+	emitDot(&w)
 	if err := os.WriteFile(*out, w.Bytes(), 0o666); err != nil {
 		log.Fatal(err)
 	}
@@ -319,4 +320,99 @@ func emitTranspose(w *bytes.Buffer) {
 	}
 	p("VZEROUPPER")
 	p("RET")
+}
+
+// emitDot writes dotAVX512x4x4, a kernel for C = A·Bᵀ when both operands
+// are read along the reduction: it computes the 16 dot products of rows
+// a0..a3 with rows b0..b3 over kc floats, each accumulated 16 lanes wide, and
+// writes the dot product of a_i and b_j to out[4*j+i]. A tail of kc%16 is read with a mask.
+func emitDot(w *bytes.Buffer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
+	z := func(i int) string { return fmt.Sprintf("Z%d", i) }
+	aRegs := []string{"SI", "DI", "DX", "BX"}
+	bRegs := []string{"R8", "R9", "R10", "R11"}
+	fmt.Fprintf(w, "\n// func dotAVX512x4x4(kc int, a *[4]*float32, b *[4]*float32, out *[16]float32)\n")
+	fmt.Fprintf(w, "TEXT ·dotAVX512x4x4(SB), NOSPLIT, $0-32\n")
+	p("MOVQ a+8(FP), AX")
+	for i, r := range aRegs {
+		p("MOVQ %d(AX), %s", 8*i, r)
+	}
+	p("MOVQ b+16(FP), AX")
+	for i, r := range bRegs {
+		p("MOVQ %d(AX), %s", 8*i, r)
+	}
+	p("MOVQ kc+0(FP), CX")
+	p("XORQ AX, AX") // byte offset along the rows
+	for i := 0; i < 16; i++ {
+		p("VPXORD %s, %s, %s", z(i), z(i), z(i))
+	}
+	step := func(mask string) {
+		for i, r := range aRegs {
+			p("VMOVUPS%s (%s)(AX*1), %s%s", maskSuffix(mask), r, maskOp(mask), z(16+i))
+		}
+		for j, r := range bRegs {
+			t := z(20 + j%2)
+			p("VMOVUPS%s (%s)(AX*1), %s%s", maskSuffix(mask), r, maskOp(mask), t)
+			for i := 0; i < 4; i++ {
+				p("VFMADD231PS %s, %s, %s", t, z(16+i), z(4*i+j))
+			}
+		}
+	}
+	p("MOVQ CX, R12")
+	p("SHRQ $4, R12")
+	p("JZ dot_tail")
+	fmt.Fprintf(w, "dot_loop:\n")
+	step("")
+	p("ADDQ $64, AX")
+	p("DECQ R12")
+	p("JNZ dot_loop")
+	fmt.Fprintf(w, "dot_tail:\n")
+	p("ANDQ $15, CX")
+	p("JZ dot_reduce")
+	p("MOVL $1, R12")
+	p("SHLL CX, R12")
+	p("DECL R12")
+	p("KMOVW R12, K1")
+	step("K1")
+	fmt.Fprintf(w, "dot_reduce:\n")
+	// Sum each Zi over its 16 lanes, four at a time: halve 512 → 256 bits
+	// pairing Z(2q), Z(2q+1), then 256 → 128 pairing the results, then
+	// within 128-bit lanes.
+	for q := 0; q < 8; q++ { // r_q lanes 0,1: x_{2q} partials; 2,3: x_{2q+1}
+		p("VSHUFF32X4 $0x44, %s, %s, Z24", z(2*q+1), z(2*q))
+		p("VSHUFF32X4 $0xEE, %s, %s, Z25", z(2*q+1), z(2*q))
+		p("VADDPS Z25, Z24, %s", z(16+q))
+	}
+	for g := 0; g < 4; g++ { // s_g lane L: 4 partials of x_{4g+L}
+		p("VSHUFF32X4 $0x88, %s, %s, Z24", z(16+2*g+1), z(16+2*g))
+		p("VSHUFF32X4 $0xDD, %s, %s, Z25", z(16+2*g+1), z(16+2*g))
+		p("VADDPS Z25, Z24, %s", z(g))
+	}
+	for h := 0; h < 2; h++ { // t_h lane L: partial pairs of x_{4(2h)+L}, x_{4(2h+1)+L}
+		p("VUNPCKLPS %s, %s, Z24", z(2*h+1), z(2*h))
+		p("VUNPCKHPS %s, %s, Z25", z(2*h+1), z(2*h))
+		p("VADDPS Z25, Z24, %s", z(4+h))
+	}
+	// lane L, element e: the sum of x_{4e+L}.
+	p("VUNPCKLPD Z5, Z4, Z24")
+	p("VUNPCKHPD Z5, Z4, Z25")
+	p("VADDPS Z25, Z24, Z0")
+	p("MOVQ out+24(FP), AX")
+	p("VMOVUPS Z0, (AX)")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+func maskSuffix(mask string) string {
+	if mask == "" {
+		return ""
+	}
+	return ".Z"
+}
+
+func maskOp(mask string) string {
+	if mask == "" {
+		return ""
+	}
+	return mask + ", "
 }
