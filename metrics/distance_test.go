@@ -342,3 +342,19 @@ func TestMisusePanics(t *testing.T) {
 		}
 	}
 }
+
+// The Cholesky and the eigenvector routes of FrechetDistance agree where
+// both apply, and the Cholesky route declines singular matrices.
+func TestTraceSqrtRoutesAgree(t *testing.T) {
+	f := loadGolden(t)
+	a, b := goldenFeatures(t, f, "a").Stats().Cov(), goldenFeatures(t, f, "b").Stats().Cov()
+	c, okC := traceSqrtChol(a, b)
+	e, okE := traceSqrtEig(a, b)
+	if !okC || !okE || math.Abs(c-e) > 1e-12*e {
+		t.Errorf("Tr sqrt: Cholesky %.17g (%v), eigenvectors %.17g (%v)", c, okC, e, okE)
+	}
+	sing := goldenFeatures(t, f, "c").Stats().Cov() // 40 vectors in 64 dimensions
+	if _, ok := traceSqrtChol(sing, b); ok {
+		t.Error("Cholesky route accepted a singular covariance")
+	}
+}

@@ -40,16 +40,20 @@ func FID(a, b *Stats) Result {
 //
 //	‖mu1 − mu2‖² + Tr(s1) + Tr(s2) − 2 Tr((s1 s2)^½)
 //
-// The trace of the matrix square root is computed in float64 through
-// symmetric eigendecompositions: with s1 = V diag(λ) Vᵀ, the product s1 s2 is
-// similar to the positive semi-definite matrix diag(√λ) Vᵀ s2 V diag(√λ),
-// whose eigenvalues μ give Tr((s1 s2)^½) = Σ √μ. Unlike a general matrix
-// square root (scipy.linalg.sqrtm) this needs no complex arithmetic and copes
-// with singular covariances (fewer samples than dimensions); round-off
-// eigenvalues below zero are taken as zero. If a decomposition nevertheless
-// fails or gives a non-finite value, FIDEps is added to both diagonals and the
-// computation repeated, as pytorch-fid does; if that fails too, or an input
-// holds NaN or infinity, the result is NaN.
+// The trace of the matrix square root is computed in float64 from the
+// eigenvalues μ of a symmetric positive semi-definite matrix similar to
+// s1 s2, as Tr((s1 s2)^½) = Σ √μ. When s1 (or else s2) is positive definite
+// and well conditioned, that matrix is Lᵀ s2 L with s1 = L Lᵀ (Cholesky);
+// otherwise (singular covariances: fewer samples than dimensions) it is
+// diag(√λ) Vᵀ s2 V diag(√λ) with s1 = V diag(λ) Vᵀ, which needs the slower
+// eigenvectors. Unlike a general matrix square root (scipy.linalg.sqrtm)
+// neither needs complex arithmetic; round-off eigenvalues below zero are
+// taken as zero. For 2048-dimensional features, the Cholesky route takes
+// about 15 s and the eigenvector route about 2 minutes with gonum on two
+// cores. If a decomposition nevertheless fails or gives a non-finite value,
+// FIDEps is added to both diagonals and the computation repeated, as
+// pytorch-fid does; if that fails too, or an input holds NaN or infinity,
+// the result is NaN.
 //
 // It panics if the dimensions of the four arguments differ.
 func FrechetDistance(mu1 []float64, s1 mat.Symmetric, mu2 []float64, s2 mat.Symmetric) float64 {
@@ -79,10 +83,68 @@ func FrechetDistance(mu1 []float64, s1 mat.Symmetric, mu2 []float64, s2 mat.Symm
 	return diff2 + tr - 2*tsq
 }
 
+// cholMaxCond is the largest condition number of a covariance for which
+// FrechetDistance takes the Cholesky route.
+const cholMaxCond = 1e10
+
 // traceSqrtProduct returns Tr((a b)^½) for symmetric positive semi-definite
-// a and b, and false if an eigendecomposition failed or the value is not
-// finite.
+// a and b, and false if a decomposition failed or the value is not finite.
 func traceSqrtProduct(a, b mat.Symmetric) (float64, bool) {
+	if t, ok := traceSqrtChol(a, b); ok {
+		return t, true
+	}
+	if t, ok := traceSqrtChol(b, a); ok {
+		return t, true
+	}
+	return traceSqrtEig(a, b)
+}
+
+// traceSqrtChol computes Tr((a b)^½) as Σ √μ over the eigenvalues μ of
+// Lᵀ b L, where a = L Lᵀ, a matrix similar to a b. It reports false when a
+// is not positive definite or is ill-conditioned (condition number above
+// cholMaxCond), where the eigendecomposition route is more accurate.
+func traceSqrtChol(a, b mat.Symmetric) (float64, bool) {
+	var ch mat.Cholesky
+	if !ch.Factorize(a) || !(ch.Cond() <= cholMaxCond) {
+		return 0, false
+	}
+	var lt mat.TriDense
+	ch.LTo(&lt)
+	l := mat.DenseCopyOf(&lt)
+	var bl, m mat.Dense
+	bl.Mul(b, l)
+	m.Mul(l.T(), &bl)
+	return sumSqrtEigen(&m)
+}
+
+// sumSqrtEigen returns Σ √max(μ, 0) over the eigenvalues μ of the
+// symmetric part of m.
+func sumSqrtEigen(m *mat.Dense) (float64, bool) {
+	d, _ := m.Dims()
+	s := mat.NewSymDense(d, nil)
+	for i := range d {
+		for j := i; j < d; j++ {
+			s.SetSym(i, j, 0.5*(m.At(i, j)+m.At(j, i)))
+		}
+	}
+	var e mat.EigenSym
+	if !e.Factorize(s, false) {
+		return 0, false
+	}
+	var t float64
+	for _, mu := range e.Values(nil) {
+		t += math.Sqrt(max(mu, 0))
+	}
+	if math.IsNaN(t) || math.IsInf(t, 0) {
+		return 0, false
+	}
+	return t, true
+}
+
+// traceSqrtEig computes Tr((a b)^½) through the eigendecomposition
+// a = V diag(λ) Vᵀ: a b is similar to diag(√λ) Vᵀ b V diag(√λ). It handles
+// singular a and b.
+func traceSqrtEig(a, b mat.Symmetric) (float64, bool) {
 	d := a.SymmetricDim()
 	var ea mat.EigenSym
 	if !ea.Factorize(a, true) {
@@ -102,26 +164,12 @@ func traceSqrtProduct(a, b mat.Symmetric) (float64, bool) {
 	for i, l := range lam {
 		root[i] = math.Sqrt(max(l, 0))
 	}
-	m := mat.NewSymDense(d, nil)
 	for i := range d {
-		for j := i; j < d; j++ {
-			// Average the two triangles: w is symmetric up to round-off.
-			x := 0.5 * (w.At(i, j) + w.At(j, i))
-			m.SetSym(i, j, root[i]*x*root[j])
+		for j := range d {
+			w.Set(i, j, root[i]*w.At(i, j)*root[j])
 		}
 	}
-	var em mat.EigenSym
-	if !em.Factorize(m, false) {
-		return 0, false
-	}
-	var t float64
-	for _, mu := range em.Values(nil) {
-		t += math.Sqrt(max(mu, 0))
-	}
-	if math.IsNaN(t) || math.IsInf(t, 0) {
-		return 0, false
-	}
-	return t, true
+	return sumSqrtEigen(&w)
 }
 
 func symTrace(s mat.Symmetric) float64 {

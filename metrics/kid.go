@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/gantry-go/gantry/tensor"
 )
 
 // KIDOptions configures KID. The zero value gives the usual settings.
@@ -32,10 +34,14 @@ var kidGramLimit = 4096
 // be slightly negative.
 //
 // Each subset draws its indices without replacement from a, then from b,
-// using r, so the same r state gives the same value. Kernel values are
-// computed in float64. When the two sets hold at most 4096 vectors together,
-// the kernel between all of them is computed once (O((Na+Nb)² D)); otherwise
-// each subset computes its own.
+// using r, so the same r state gives the same value. When the two sets hold
+// at most 4096 vectors together, the kernel between all of them is computed
+// once (O((Na+Nb)² D)); otherwise each subset computes its own. Kernels and
+// sums are computed in float64; the dot products too, unless a Gram matrix
+// needs more than 1e9 multiply-adds (large sets or Inception's 2048-d
+// features), where they come from gantry's float32 matrix product: the
+// kernel values then carry float32 round-off (about 1e-6 relative), as in
+// the reference implementation, which works in float32.
 //
 // It panics if a and b come from different extractors or dimensions, if
 // either has fewer than two vectors, if o holds negative values or r is nil.
@@ -164,14 +170,56 @@ func kidOnSubsets(a, b *Features, subsets []kidSubset) []float64 {
 	return out
 }
 
+// kidFloat32Work is the number of multiply-adds of a Gram matrix above which
+// KID computes it with gantry's float32 matrix product instead of gonum's
+// float64 one (about a hundred times slower).
+var kidFloat32Work = 1e9
+
 // unionKernel returns the t×t kernel matrix, row-major, between rows xs of a
 // followed by rows ys of b (all rows of a set when its indices are nil).
 func unionKernel(a, b *Features, xs, ys []int) (k []float64, t int) {
+	nx, ny := len(xs), len(ys)
+	if xs == nil {
+		nx = a.Len()
+	}
+	if ys == nil {
+		ny = b.Len()
+	}
+	t = nx + ny
+	dim := a.Dim()
+	d := float64(dim)
+	if float64(t)*float64(t)*d > kidFloat32Work {
+		z := tensor.New(t, dim)
+		zd := z.Data()
+		for i := range t {
+			var row []float32
+			switch {
+			case i < nx && xs == nil:
+				row = a.Row(i)
+			case i < nx:
+				row = a.Row(xs[i])
+			case ys == nil:
+				row = b.Row(i - nx)
+			default:
+				row = b.Row(ys[i-nx])
+			}
+			copy(zd[i*dim:(i+1)*dim], row)
+		}
+		g := tensor.MatMulT(z, z, false, true).Data()
+		k = make([]float64, t*t)
+		for i := range t {
+			for j := i; j < t; j++ {
+				// Average the two triangles so that k is exactly symmetric.
+				v := polyKernel(0.5*(float64(g[i*t+j])+float64(g[j*t+i])), d)
+				k[i*t+j] = v
+				k[j*t+i] = v
+			}
+		}
+		return k, t
+	}
 	x, y := a.dense(xs), b.dense(ys)
 	var z mat.Dense
 	z.Stack(x, y)
-	t, _ = z.Dims()
-	d := float64(a.Dim())
 	g := mat.NewSymDense(t, nil)
 	g.SymOuterK(1, &z)
 	// Apply the kernel in place, filling both triangles of g's storage.
