@@ -280,6 +280,14 @@ func TestPrecisionRecallIdenticalAndDisjoint(t *testing.T) {
 	if p.Value != 1 || rc.Value != 1 {
 		t.Errorf("identical sets: precision %v, recall %v; want 1, 1", p, rc)
 	}
+	func() { // the same with float32 dot products
+		defer func(w float64) { prFloat32Work = w }(prFloat32Work)
+		prFloat32Work = 0
+		p, rc := PrecisionRecall(x, x, DefaultK)
+		if p.Value != 1 || rc.Value != 1 {
+			t.Errorf("identical sets, float32 dot products: precision %v, recall %v; want 1, 1", p, rc)
+		}
+	}()
 	far := FeaturesOf("t", tensor.AddScalar(tensor.RandN(r, 120, 10), 100))
 	p, rc = PrecisionRecall(x, far, DefaultK)
 	if p.Value != 0 || rc.Value != 0 {

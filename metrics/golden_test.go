@@ -130,7 +130,13 @@ func TestGoldenKID(t *testing.T) {
 func TestGoldenPrecisionRecall(t *testing.T) {
 	f := loadGolden(t)
 	a, b := goldenFeatures(t, f, "a"), goldenFeatures(t, f, "b")
-	for _, k := range []int{3, 5} {
+	defer func(w float64) { prFloat32Work = w }(prFloat32Work)
+	for _, tc := range []struct {
+		k    int
+		work float64
+	}{{3, prFloat32Work}, {5, prFloat32Work}, {3, 0}, {5, 0}} { // float64, then float32 dot products
+		k := tc.k
+		prFloat32Work = tc.work
 		p, r := PrecisionRecall(a, b, k)
 		wp := metaFloat(t, f, "precision_ab_k"+string(rune('0'+k)))
 		wr := metaFloat(t, f, "recall_ab_k"+string(rune('0'+k)))
