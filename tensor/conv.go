@@ -53,6 +53,67 @@ const colBudget = 1 << 21
 
 func chunkSize(n, perImage int) int { return max(1, min(n, colBudget/max(1, perImage))) }
 
+// lowered is the im2col form of a convolution over a batch: images are
+// processed in chunks of nb, each lowered to a [K, nb*Ho*Wo] matrix so one
+// GEMM covers the chunk.
+type lowered struct {
+	g       kernels.ConvGeom
+	n, o    int // batch size and output channels
+	k, hw   int // C*KH*KW and Ho*Wo
+	in      int // C*H*W
+	nb      int // images per chunk
+	col     *[]float32
+	scratch *[]float32 // a chunk of output-shaped data, channel-major, when nb > 1
+}
+
+func newLowered(g kernels.ConvGeom, n, o int) *lowered {
+	l := &lowered{g: g, n: n, o: o, k: g.C * g.KH * g.KW, hw: g.Ho * g.Wo, in: g.C * g.H * g.W}
+	l.nb = chunkSize(n, l.k*l.hw)
+	l.col = getScratch(l.k * l.nb * l.hw)
+	if l.nb > 1 {
+		l.scratch = getScratch(o * l.nb * l.hw)
+	}
+	return l
+}
+
+func (l *lowered) release() { putScratch(l.col); putScratch(l.scratch) }
+
+// im2col lowers images s..s+b of x into the column matrix.
+func (l *lowered) im2col(x []float32, s, b int) {
+	col := *l.col
+	kernels.ParallelFor(b, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			kernels.Im2col(l.g, x[(s+i)*l.in:(s+i+1)*l.in], col, b*l.hw, i*l.hw)
+		}
+	})
+}
+
+// gather returns images s..s+b of y [N,O,Ho,Wo] as a channel-major
+// [O, b*Ho*Wo] matrix (y itself when b is 1).
+func (l *lowered) gather(y []float32, s, b int) []float32 {
+	if b == 1 {
+		return y[s*l.o*l.hw : (s+1)*l.o*l.hw]
+	}
+	m, ld := *l.scratch, b*l.hw
+	for i := 0; i < b; i++ {
+		for c := 0; c < l.o; c++ {
+			copy(m[c*ld+i*l.hw:c*ld+(i+1)*l.hw], y[((s+i)*l.o+c)*l.hw:])
+		}
+	}
+	return m
+}
+
+// scatter is the inverse of gather: it stores the channel-major matrix m
+// into images s..s+b of y.
+func (l *lowered) scatter(m, y []float32, s, b int) {
+	ld := b * l.hw
+	for i := 0; i < b; i++ {
+		for c := 0; c < l.o; c++ {
+			copy(y[((s+i)*l.o+c)*l.hw:((s+i)*l.o+c+1)*l.hw], m[c*ld+i*l.hw:])
+		}
+	}
+}
+
 // Conv2d returns the 2-D cross-correlation of x [N,C,H,W] with filters
 // w [O,C,KH,KW] (no bias), of shape [N,O,Ho,Wo], as torch.nn.functional.conv2d.
 //
@@ -61,37 +122,22 @@ func Conv2d(x, w *Tensor, p ConvParams) *Tensor {
 	p = p.norm("Conv2d")
 	g := convGeom("Conv2d", x.shape, w.shape, p)
 	n, o := x.shape[0], w.shape[0]
-	k := g.C * g.KH * g.KW
-	hw := g.Ho * g.Wo
-	y := New(n, o, g.Ho, g.Wo)
+	y := &Tensor{shape: []int{n, o, g.Ho, g.Wo}, data: make([]float32, n*o*g.Ho*g.Wo)}
 	if n == 0 {
 		return y
 	}
-	in := g.C * g.H * g.W
-	nb := chunkSize(n, k*hw)
-	col := make([]float32, k*nb*hw)
-	var tmp []float32
-	if nb > 1 {
-		tmp = make([]float32, o*nb*hw)
-	}
-	for s := 0; s < n; s += nb {
-		b := min(nb, n-s)
-		ld := b * hw
-		kernels.ParallelFor(b, 1, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				kernels.Im2col(g, x.data[(s+i)*in:(s+i+1)*in], col, ld, i*hw)
-			}
-		})
+	l := newLowered(g, n, o)
+	defer l.release()
+	for s := 0; s < n; s += l.nb {
+		b := min(l.nb, n-s)
+		ld := b * l.hw
+		l.im2col(x.data, s, b)
 		if b == 1 {
-			kernels.Sgemm(false, false, o, hw, k, 1, w.data, k, col, ld, 0, y.data[s*o*hw:(s+1)*o*hw], hw)
+			kernels.Sgemm(false, false, o, ld, l.k, 1, w.data, l.k, *l.col, ld, 0, y.data[s*o*l.hw:(s+1)*o*l.hw], ld)
 			continue
 		}
-		kernels.Sgemm(false, false, o, ld, k, 1, w.data, k, col, ld, 0, tmp, ld)
-		for i := 0; i < b; i++ {
-			for c := 0; c < o; c++ {
-				copy(y.data[((s+i)*o+c)*hw:((s+i)*o+c+1)*hw], tmp[c*ld+i*hw:])
-			}
-		}
+		kernels.Sgemm(false, false, o, ld, l.k, 1, w.data, l.k, *l.col, ld, 0, *l.scratch, ld)
+		l.scatter(*l.scratch, y.data, s, b)
 	}
 	return y
 }
@@ -111,35 +157,20 @@ func Conv2dInputGrad(gy, wt *Tensor, h, w int, p ConvParams) *Tensor {
 	if g.Ho != gy.shape[2] || g.Wo != gy.shape[3] {
 		panic(fmt.Sprintf("tensor: Conv2dInputGrad: gradient %v does not match output %dx%d of input %dx%d", gy.shape, g.Ho, g.Wo, h, w))
 	}
-	k := g.C * g.KH * g.KW
-	hw := g.Ho * g.Wo
-	in := g.C * h * w
 	dx := New(n, g.C, h, w)
 	if n == 0 {
 		return dx
 	}
-	nb := chunkSize(n, k*hw)
-	col := make([]float32, k*nb*hw)
-	var gyc []float32
-	if nb > 1 {
-		gyc = make([]float32, o*nb*hw)
-	}
-	for s := 0; s < n; s += nb {
-		b := min(nb, n-s)
-		ld := b * hw
-		src := gy.data[s*o*hw : (s+1)*o*hw]
-		if b > 1 {
-			for i := 0; i < b; i++ {
-				for c := 0; c < o; c++ {
-					copy(gyc[c*ld+i*hw:c*ld+(i+1)*hw], gy.data[((s+i)*o+c)*hw:])
-				}
-			}
-			src = gyc
-		}
-		kernels.Sgemm(true, false, k, ld, o, 1, wt.data, k, src, ld, 0, col, ld)
+	l := newLowered(g, n, o)
+	defer l.release()
+	for s := 0; s < n; s += l.nb {
+		b := min(l.nb, n-s)
+		ld := b * l.hw
+		kernels.Sgemm(true, false, l.k, ld, o, 1, wt.data, l.k, l.gather(gy.data, s, b), ld, 0, *l.col, ld)
+		col := *l.col
 		kernels.ParallelFor(b, 1, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				kernels.Col2im(g, col, ld, i*hw, dx.data[(s+i)*in:(s+i+1)*in])
+				kernels.Col2im(g, col, ld, i*l.hw, dx.data[(s+i)*l.in:(s+i+1)*l.in])
 			}
 		})
 	}
@@ -161,38 +192,21 @@ func Conv2dWeightGrad(x, gy *Tensor, kh, kw int, p ConvParams) *Tensor {
 	if g.Ho != gy.shape[2] || g.Wo != gy.shape[3] {
 		panic(fmt.Sprintf("tensor: Conv2dWeightGrad: gradient %v does not match output %dx%d of input %v", gy.shape, g.Ho, g.Wo, x.shape))
 	}
-	k := g.C * g.KH * g.KW
-	hw := g.Ho * g.Wo
-	in := g.C * g.H * g.W
 	dw := New(o, g.C, kh, kw)
-	nb := chunkSize(n, k*hw)
-	col := make([]float32, k*nb*hw)
-	var gyc []float32
-	if nb > 1 {
-		gyc = make([]float32, o*nb*hw)
+	if n == 0 {
+		return dw
 	}
-	for s := 0; s < n; s += nb {
-		b := min(nb, n-s)
-		ld := b * hw
-		kernels.ParallelFor(b, 1, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				kernels.Im2col(g, x.data[(s+i)*in:(s+i+1)*in], col, ld, i*hw)
-			}
-		})
-		src := gy.data[s*o*hw : (s+1)*o*hw]
-		if b > 1 {
-			for i := 0; i < b; i++ {
-				for c := 0; c < o; c++ {
-					copy(gyc[c*ld+i*hw:c*ld+(i+1)*hw], gy.data[((s+i)*o+c)*hw:])
-				}
-			}
-			src = gyc
-		}
+	l := newLowered(g, n, o)
+	defer l.release()
+	for s := 0; s < n; s += l.nb {
+		b := min(l.nb, n-s)
+		ld := b * l.hw
+		l.im2col(x.data, s, b)
 		beta := float32(1)
 		if s == 0 {
 			beta = 0
 		}
-		kernels.Sgemm(false, true, o, k, ld, 1, src, ld, col, ld, beta, dw.data, k)
+		kernels.Sgemm(false, true, o, l.k, ld, 1, l.gather(gy.data, s, b), ld, *l.col, ld, beta, dw.data, l.k)
 	}
 	return dw
 }

@@ -57,83 +57,112 @@ const (
 	redMin
 )
 
-// reduce folds t over the given (sorted, distinct) axes. When the axes are
-// not one contiguous run, t is first permuted so they are.
+// reduce folds t over the given axes. The axes are split into runs of
+// adjacent axes, folded one run at a time from the last, so every pass reads
+// memory in order and no transposed copy is made.
 func reduce(op string, kind redOp, t *Tensor, keep bool, axes []int) *Tensor {
 	axes = t.normAxes(op, axes)
 	outShape := reducedShape(t.shape, axes, keep)
 	if len(axes) == 0 {
 		return &Tensor{shape: outShape, data: slices.Clone(t.data)}
 	}
-	src := t
-	first, last := axes[0], axes[len(axes)-1]
-	if last-first+1 != len(axes) {
-		// Move the reduced axes to the end, keeping the others in order.
-		var perm []int
-		for i := range t.shape {
-			if !slices.Contains(axes, i) {
-				perm = append(perm, i)
+	shape := slices.Clone(t.shape)
+	data := t.data
+	for end := len(axes) - 1; end >= 0; {
+		start := end
+		for start > 0 && axes[start-1] == axes[start]-1 {
+			start--
+		}
+		first, last := axes[start], axes[end]
+		outer, r, inner := 1, 1, 1
+		for i, d := range shape {
+			switch {
+			case i < first:
+				outer *= d
+			case i <= last:
+				r *= d
+			default:
+				inner *= d
 			}
 		}
-		perm = append(perm, axes...)
-		src = Permute(t, perm...)
-		first = len(t.shape) - len(axes)
-		last = len(t.shape) - 1
-	}
-	outer, r, inner := 1, 1, 1
-	for i, d := range src.shape {
-		switch {
-		case i < first:
-			outer *= d
-		case i <= last:
-			r *= d
-		default:
-			inner *= d
-		}
-	}
-	out := &Tensor{shape: outShape, data: make([]float32, outer*inner)}
-	if r == 0 {
-		if kind != redSum {
+		if r == 0 && kind != redSum {
 			panic(fmt.Sprintf("tensor: %s: reducing an empty axis of shape %v", op, t.shape))
 		}
-		return out
+		out := make([]float32, outer*inner)
+		reduceRun(kind, data, out, outer, r, inner)
+		data = out
+		for i := first; i <= last; i++ {
+			shape[i] = 1
+		}
+		end = start - 1
+	}
+	return &Tensor{shape: outShape, data: data}
+}
+
+// reduceRun folds src, read as [outer, r, inner], over its middle axis into
+// dst [outer, inner]. Sums accumulate in float64.
+func reduceRun(kind redOp, src, dst []float32, outer, r, inner int) {
+	if r == 0 {
+		return // sums of nothing stay 0
 	}
 	grain := max(1, parallelGrain/max(1, r*inner))
 	kernels.ParallelFor(outer, grain, func(lo, hi int) {
-		acc := make([]float64, inner)
+		var acc []float64
+		if kind == redSum && inner > 1 {
+			acc = make([]float64, inner)
+		}
 		for o := lo; o < hi; o++ {
-			base := src.data[o*r*inner : (o+1)*r*inner]
-			dst := out.data[o*inner : (o+1)*inner]
-			switch kind {
-			case redSum:
+			base := src[o*r*inner : (o+1)*r*inner]
+			d := dst[o*inner : (o+1)*inner]
+			switch {
+			case kind == redSum && inner == 1:
+				d[0] = float32(sum64(base))
+			case kind == redSum:
 				clear(acc)
 				for k := 0; k < r; k++ {
 					row := base[k*inner : (k+1)*inner]
+					acc := acc[:len(row)]
 					for j, v := range row {
 						acc[j] += float64(v)
 					}
 				}
-				for j := range dst {
-					dst[j] = float32(acc[j])
+				for j := range d {
+					d[j] = float32(acc[j])
 				}
-			case redMax, redMin:
-				copy(dst, base[:inner])
+			default:
+				copy(d, base[:inner])
 				for k := 1; k < r; k++ {
 					row := base[k*inner : (k+1)*inner]
+					d := d[:len(row)]
 					for j, v := range row {
-						d := dst[j]
-						if d != d {
+						m := d[j]
+						if m != m {
 							continue
 						}
-						if v != v || (kind == redMax && v > d) || (kind == redMin && v < d) {
-							dst[j] = v
+						if v != v || (kind == redMax && v > m) || (kind == redMin && v < m) {
+							d[j] = v
 						}
 					}
 				}
 			}
 		}
 	})
-	return out
+}
+
+// sum64 adds s in float64 with four independent accumulators.
+func sum64(s []float32) float64 {
+	var a0, a1, a2, a3 float64
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		a0 += float64(s[i])
+		a1 += float64(s[i+1])
+		a2 += float64(s[i+2])
+		a3 += float64(s[i+3])
+	}
+	for ; i < len(s); i++ {
+		a0 += float64(s[i])
+	}
+	return (a0 + a1) + (a2 + a3)
 }
 
 // Sum returns the sum of t over the given axes (every axis when none are

@@ -1,8 +1,8 @@
 package kernels
 
-// ConvGeom describes a 2-D convolution over one image of c channels and
-// h×w pixels with a kh×kw kernel: strides sh, sw, zero padding ph, pw and
-// dilations dh, dw. Ho and Wo are the output height and width.
+// ConvGeom describes a 2-D convolution over one image of C channels and
+// H×W pixels with a KH×KW kernel: strides SH, SW, zero padding PH, PW and
+// dilations DH, DW. Ho and Wo are the output height and width.
 type ConvGeom struct {
 	C, H, W int
 	KH, KW  int
@@ -18,6 +18,19 @@ func OutSize(in, k, stride, pad, dil int) int {
 	return (in+2*pad-dil*(k-1)-1)/stride + 1
 }
 
+// validRange returns the output columns [xa, xb) whose input column
+// ix0 + x*s lies inside [0, w).
+func validRange(ix0, s, w, wo int) (xa, xb int) {
+	if ix0 >= w {
+		return 0, 0
+	}
+	if ix0 < 0 {
+		xa = min((-ix0+s-1)/s, wo)
+	}
+	xb = max(min(wo, (w-ix0+s-1)/s), xa)
+	return xa, xb
+}
+
 // Im2col writes the patches of one image src [C,H,W] into the columns
 // col0..col0+Ho*Wo of the matrix dst with C*KH*KW rows and leading dimension
 // ld: row (c*KH+i)*KW+j, column col0 + y*Wo + x holds
@@ -30,6 +43,8 @@ func Im2col(g ConvGeom, src []float32, dst []float32, ld, col0 int) {
 			for j := 0; j < g.KW; j++ {
 				row := ((c*g.KH+i)*g.KW + j) * ld
 				d := dst[row+col0 : row+col0+hw]
+				ix0 := j*g.DW - g.PW
+				xa, xb := validRange(ix0, g.SW, g.W, g.Wo)
 				for y := 0; y < g.Ho; y++ {
 					iy := y*g.SH - g.PH + i*g.DH
 					dr := d[y*g.Wo : (y+1)*g.Wo]
@@ -38,19 +53,15 @@ func Im2col(g ConvGeom, src []float32, dst []float32, ld, col0 int) {
 						continue
 					}
 					sr := img[iy*g.W : (iy+1)*g.W]
-					ix := j*g.DW - g.PW
-					if g.SW == 1 && ix >= 0 && ix+g.Wo <= g.W {
-						copy(dr, sr[ix:ix+g.Wo])
-						continue
-					}
-					for x := range dr {
-						if ix >= 0 && ix < g.W {
-							dr[x] = sr[ix]
-						} else {
-							dr[x] = 0
+					clear(dr[:xa])
+					if g.SW == 1 && xa < xb {
+						copy(dr[xa:xb], sr[ix0+xa:ix0+xb])
+					} else if g.SW > 1 {
+						for x := xa; x < xb; x++ {
+							dr[x] = sr[ix0+x*g.SW]
 						}
-						ix += g.SW
 					}
+					clear(dr[xb:])
 				}
 			}
 		}
@@ -68,6 +79,8 @@ func Col2im(g ConvGeom, col []float32, ld, col0 int, dst []float32) {
 			for j := 0; j < g.KW; j++ {
 				row := ((c*g.KH+i)*g.KW + j) * ld
 				s := col[row+col0 : row+col0+hw]
+				ix0 := j*g.DW - g.PW
+				xa, xb := validRange(ix0, g.SW, g.W, g.Wo)
 				for y := 0; y < g.Ho; y++ {
 					iy := y*g.SH - g.PH + i*g.DH
 					if iy < 0 || iy >= g.H {
@@ -75,19 +88,15 @@ func Col2im(g ConvGeom, col []float32, ld, col0 int, dst []float32) {
 					}
 					dr := img[iy*g.W : (iy+1)*g.W]
 					sr := s[y*g.Wo : (y+1)*g.Wo]
-					ix := j*g.DW - g.PW
-					if g.SW == 1 && ix >= 0 && ix+g.Wo <= g.W {
-						d := dr[ix : ix+g.Wo]
-						for x, v := range sr {
+					if g.SW == 1 && xa < xb {
+						d := dr[ix0+xa : ix0+xb]
+						for x, v := range sr[xa:xb] {
 							d[x] += v
 						}
-						continue
-					}
-					for _, v := range sr {
-						if ix >= 0 && ix < g.W {
-							dr[ix] += v
+					} else if g.SW > 1 {
+						for x := xa; x < xb; x++ {
+							dr[ix0+x*g.SW] += sr[x]
 						}
-						ix += g.SW
 					}
 				}
 			}
