@@ -253,3 +253,32 @@ func (p Pixels) Features(images *tensor.Tensor) *tensor.Tensor {
 	}
 	return images.Clone().Reshape(sh[0], p.Dim())
 }
+
+// Evaluator measures generators against one real dataset whose features it
+// extracts once, as during training, where the same data is compared with
+// the generator every few hundred iterations.
+type Evaluator struct {
+	ext  Extractor
+	real *Features
+	opts Options
+}
+
+// NewEvaluator extracts the features of every image of real with ext (see
+// DatasetFeatures) and keeps them with o for later evaluations.
+//
+// It panics as DatasetFeatures does.
+func NewEvaluator(ext Extractor, real data.Dataset, o Options) *Evaluator {
+	return &Evaluator{ext: ext, real: DatasetFeatures(ext, real, o), opts: o}
+}
+
+// Real returns the features of the real images. The caller must not add to
+// them.
+func (e *Evaluator) Real() *Features { return e.real }
+
+// Evaluate draws n images from gen and compares their features with the real
+// ones (see SampleFeatures and Compare); r drives the sampler and KID.
+//
+// It panics as those functions do.
+func (e *Evaluator) Evaluate(gen Sampler, n int, r *rand.Rand) Report {
+	return Compare(e.real, SampleFeatures(e.ext, gen, n, r, e.opts), r, e.opts)
+}

@@ -139,4 +139,12 @@ func TestEvaluateOrdersGenerators(t *testing.T) {
 	if g.FID.Extractor != "pixels" || g.FID.N1 != 300 || g.FID.N2 != 300 {
 		t.Errorf("result %+v", g.FID)
 	}
+	// An Evaluator keeps the real features and gives the same report.
+	ev := NewEvaluator(ext, real, o)
+	if again := ev.Evaluate(good, 300, rand.New(rand.NewPCG(1, 1))); again != g {
+		t.Errorf("Evaluator.Evaluate = \n%v\nwant\n%v", again, g)
+	}
+	if ev.Real().Len() != 300 {
+		t.Errorf("Evaluator holds %d real features; want 300", ev.Real().Len())
+	}
 }
