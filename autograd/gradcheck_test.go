@@ -68,6 +68,18 @@ func opCases() []opCase {
 		{name: "Max", inputs: []input{n1(2, 3, 4)}, f: func(x []*Var) *Var { return Square(Max(x[0], false, 1)) }},
 		{name: "Max/all", inputs: []input{n1(2, 3)}, f: func(x []*Var) *Var { return Square(Max(x[0], true)) }},
 		{name: "Variance", inputs: []input{n1(2, 3, 4)}, f: func(x []*Var) *Var { return Variance(x[0], true, 1, 2) }},
+		{name: "Standardize/trailing", inputs: []input{n1(3, 2, 2, 3)}, f: func(x []*Var) *Var {
+			y, _, _ := Standardize(x[0], 1e-5, 1, 2, 3)
+			return Mul(y, Const(tensor.Arange(0, 36, 1).Reshape(3, 2, 2, 3)))
+		}},
+		{name: "Standardize/channels", inputs: []input{n1(3, 2, 2, 3)}, f: func(x []*Var) *Var {
+			y, _, _ := Standardize(x[0], 1e-5, 0, 2, 3)
+			return Mul(y, Const(tensor.Arange(0, 36, 1).Reshape(3, 2, 2, 3)))
+		}},
+		{name: "Standardize/general", inputs: []input{n1(3, 4, 2)}, f: func(x []*Var) *Var {
+			y, _, _ := Standardize(x[0], 1e-3, 0, 2)
+			return Mul(y, Const(tensor.Arange(0, 24, 1).Reshape(3, 4, 2)))
+		}},
 		{name: "Softplus", inputs: []input{n1(3, 4)}, f: func(x []*Var) *Var { return Softplus(Scale(x[0], 3)) }},
 		{name: "LogSoftmax", inputs: []input{n1(3, 4)}, f: func(x []*Var) *Var { return LogSoftmax(x[0], 1) }},
 		{name: "Norm", inputs: []input{n1(3, 4)}, f: func(x []*Var) *Var { return Norm(x[0], false, 1) }},

@@ -69,6 +69,12 @@ func LeakyReLU(x *Var, slope float32) *Var {
 	return record("leakyrelu", tensor.LeakyReLU(x.Value, slope), slope, x)
 }
 
+// maskBySign is g where x > 0 and slope*g elsewhere: the derivative of
+// (leaky) ReLU applied to g, as one op.
+func maskBySign(g, x *Var, slope float32) *Var {
+	return record("masksign", tensor.MaskBySign(g.Value, x.Value, slope), slope, g, x)
+}
+
 // reduceAttrs are the attributes of the reductions.
 type reduceAttrs struct {
 	keep bool
@@ -297,4 +303,17 @@ func planeScatter(g *Var, idx []int32, h, w int) *Var {
 
 func planeGather(g *Var, idx []int32, oh, ow int) *Var {
 	return record("planegather", tensor.PlaneGather(g.Value, idx, oh, ow), planeAttrs{idx, g.Value.Dim(2), g.Value.Dim(3)}, g)
+}
+
+type standardizeAttrs struct {
+	eps  float32
+	axes []int
+}
+
+// Standardize returns (x - mean) / sqrt(var + eps) with the mean and biased
+// variance over axes (the core of batch and layer normalisation) as one
+// fused op, and the batch statistics as constants (for running averages).
+func Standardize(x *Var, eps float32, axes ...int) (y *Var, mean, variance *tensor.Tensor) {
+	out, m, v := tensor.Standardize(x.Value, eps, axes...)
+	return record("standardize", out, standardizeAttrs{eps, slices.Clone(axes)}, x), m, v
 }

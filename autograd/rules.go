@@ -83,18 +83,26 @@ func init() {
 			return []*Var{Mul(g, Mul(y, AddScalar(Neg(y), 1)))}
 		},
 		"relu": func(n *node, g *Var, need []bool) []*Var {
-			return []*Var{Mul(g, Const(tensor.Step(n.inputs[0].Value)))}
+			return []*Var{maskBySign(g, n.inputs[0], 0)}
 		},
 		"leakyrelu": func(n *node, g *Var, need []bool) []*Var {
-			slope := n.attrs.(float32)
-			x := n.inputs[0].Value
-			d := tensor.Apply(x, func(v float32) float32 {
-				if v > 0 {
-					return 1
-				}
-				return slope
-			})
-			return []*Var{Mul(g, Const(d))}
+			return []*Var{maskBySign(g, n.inputs[0], n.attrs.(float32))}
+		},
+		"masksign": func(n *node, g *Var, need []bool) []*Var {
+			// Linear in g; the mask is piecewise constant in x, so x gets
+			// no gradient.
+			return []*Var{maskBySign(g, n.inputs[1], n.attrs.(float32)), nil}
+		},
+		"standardize": func(n *node, g *Var, need []bool) []*Var {
+			// With x̂ = (x-μ)/σ over the reduced axes:
+			// dx = (g - mean(g) - x̂·mean(g·x̂)) / σ.
+			// σ is rebuilt from x and x̂ is the op's output, so both stay
+			// in the graph for higher orders.
+			a := n.attrs.(standardizeAttrs)
+			x, xhat := n.inputs[0], n.out
+			inv := Rsqrt(AddScalar(Variance(x, true, a.axes...), a.eps))
+			c := Sub(Sub(g, Mean(g, true, a.axes...)), Mul(xhat, Mean(Mul(g, xhat), true, a.axes...)))
+			return []*Var{Mul(c, inv)}
 		},
 		"sum": func(n *node, g *Var, need []bool) []*Var {
 			x := n.inputs[0]

@@ -72,13 +72,11 @@ func (b *BatchNormConfig) normalize(op string, x *autograd.Var, rs *RunningStats
 	if n == 0 {
 		panic(fmt.Sprintf("nn: %s: empty input %v", op, x.Value.Shape()))
 	}
-	mean := autograd.Mean(x, true, 0, 2, 3)
-	xc := autograd.Sub(x, mean)
-	v := autograd.Mean(autograd.Square(xc), true, 0, 2, 3)
+	y, mean, v := autograd.Standardize(x, b.Eps, 0, 2, 3)
 	if !b.eval {
-		rs.update(mean.Value, v.Value, n, b.Momentum)
+		rs.update(mean, v, n, b.Momentum)
 	}
-	return autograd.Mul(xc, autograd.Rsqrt(autograd.AddScalar(v, b.Eps)))
+	return y
 }
 
 // update folds a batch's mean and biased variance over n values per channel
@@ -174,10 +172,7 @@ func (l *LayerNorm) Forward(x *autograd.Var) *autograd.Var {
 	if x.Value.Dims() != 4 || x.Value.Dim(1) != c {
 		panic(fmt.Sprintf("nn: LayerNorm: input %v, want [N,%d,H,W]", x.Value.Shape(), c))
 	}
-	mean := autograd.Mean(x, true, 1, 2, 3)
-	xc := autograd.Sub(x, mean)
-	v := autograd.Mean(autograd.Square(xc), true, 1, 2, 3)
-	y := autograd.Mul(xc, autograd.Rsqrt(autograd.AddScalar(v, l.Eps)))
+	y, _, _ := autograd.Standardize(x, l.Eps, 1, 2, 3)
 	return affine(y, l.Weight.Var, l.Bias.Var)
 }
 

@@ -395,3 +395,23 @@ func Apply(a *Tensor, f func(float32) float32) *Tensor {
 		}
 	})
 }
+
+// MaskBySign returns g where x > 0 and slope*g elsewhere: the gradient of
+// LeakyReLU (of ReLU when slope is 0), in one pass.
+//
+// It panics if g and x differ in shape.
+func MaskBySign(g, x *Tensor, slope float32) *Tensor {
+	mustSameShape("MaskBySign", g, x)
+	out := &Tensor{shape: slices.Clone(g.shape), data: make([]float32, len(g.data))}
+	kernels.ParallelFor(len(g.data), parallelGrain, func(lo, hi int) {
+		dst, gs, xs := out.data[lo:hi], g.data[lo:hi], x.data[lo:hi]
+		for i, v := range xs {
+			if v > 0 {
+				dst[i] = gs[i]
+			} else {
+				dst[i] = slope * gs[i]
+			}
+		}
+	})
+	return out
+}

@@ -342,3 +342,17 @@ func TestMisusePanics(t *testing.T) {
 		})
 	}
 }
+
+func TestStandardize(t *testing.T) {
+	r := rng(5)
+	x := RandN(r, 4, 3, 5, 2)
+	for _, axes := range [][]int{{1, 2, 3}, {3}, {0, 2, 3}, {0, 1}, {1, 3}} {
+		y, m, v := Standardize(x, 1e-5, axes...)
+		wm := Mean(x, true, axes...)
+		wv := Var(x, 0, true, axes...)
+		wy := Div(Sub(x, wm), Sqrt(AddScalar(wv, 1e-5)))
+		if !AllClose(y, wy, 1e-4, 1e-5) || !AllClose(m, wm, 1e-5, 1e-6) || !AllClose(v, wv, 1e-5, 1e-6) {
+			t.Errorf("Standardize(axes %v) differs from the composite", axes)
+		}
+	}
+}
