@@ -168,7 +168,11 @@ func TestFrechetClosedForms(t *testing.T) {
 		}
 		return s
 	}
-	if got := FrechetDistance(mu1, rot(a), mu2, rot(b)); math.Abs(got-want) > 1e-9*want {
+	// One covariance is singular: after the rotation its zero eigenvalue
+	// comes back as rounding noise of order 1e-16·‖S‖, whose square root
+	// (~1e-8) enters the trace, so the agreement is ~1e-8, not 1e-15. Gonum's
+	// assembly and its noasm build land on different sides of that noise.
+	if got := FrechetDistance(mu1, rot(a), mu2, rot(b)); math.Abs(got-want) > 1e-7*want {
 		t.Errorf("rotated: FrechetDistance = %.15g; want %.15g", got, want)
 	}
 
