@@ -237,7 +237,7 @@ func (g *gemmCall) run(lo, hi int) {
 // place rather than packed. Each packed element of B serves m rows of C, so
 // packing pays off only when m is large: on Zen 4, reading in place is 1.6x
 // faster at m = 16, 1.5x at 32 and 64, 1.1x at 128, and even at 256.
-var gemmDirectBMaxM = 256
+const gemmDirectBMaxM = 256
 
 // gemmSerial is the blocked GEMM on one goroutine, for k > 0.
 func gemmSerial(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
