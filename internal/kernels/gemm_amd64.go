@@ -66,6 +66,9 @@ func tileAVX512x6x64RB(kc int, a, b, c *float32, ldc int, alpha, beta float32, l
 func tileAVX2x6x16RB(kc int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)
 
 //go:noescape
+func transpose8AVX2(dst *float32, lddst int, src *float32, ldsrc int)
+
+//go:noescape
 func dotAVX512x4x4(kc int, a, b *[4]*float32, out *[16]float32)
 
 // aRowStride is the row stride, in floats, of A panels packed by rows; it
@@ -120,8 +123,9 @@ var (
 
 func init() {
 	for _, k := range []*gemmKernel{kernelAVX512x14x32, kernelAVX512x12x32, kernelAVX512x8x48, kernelAVX512x6x64} {
-		k.copyMasked, k.transpose16 = copyMaskedAVX512, transpose16AVX512
+		k.copyMasked, k.transpose, k.tsize = copyMaskedAVX512, transpose16AVX512, 16
 	}
+	kernelAVX2x6x16.transpose, kernelAVX2x6x16.tsize = transpose8AVX2, 8
 	if cpu.X86.HasAVX512F {
 		gemmDot4x4 = dotAVX512x4x4
 	}

@@ -19,7 +19,7 @@ import (
 // (a[r*ars+p]) when it is not, so that packing is a row copy rather than a
 // transpose and the microkernel broadcasts from mr rows at fixed offsets. B is
 // always packed by nr-wide rows; when B is stored transposed that takes a
-// 16×16 transpose (transpose16).
+// transpose of 16×16 (AVX-512) or 8×8 (AVX2) blocks.
 //
 // Scratch buffers come from a sync.Pool, so a steady stream of calls does not
 // allocate.
@@ -59,10 +59,11 @@ type gemmKernel struct {
 	// copyMasked copies rows of up to 16 floats: for each of rows rows,
 	// the lanes of lmask are read from src (the others read as zero) and
 	// the lanes of smask are written to dst. It needs nr%16 == 0 and
-	// mr <= 16. transpose16 transposes a 16×16 block:
-	// dst[i*lddst+j] = src[j*ldsrc+i].
-	copyMasked  func(dst *float32, lddst int, src *float32, ldsrc int, rows int, lmask, smask uint16)
-	transpose16 func(dst *float32, lddst int, src *float32, ldsrc int)
+	// mr <= 16. transpose transposes a tsize×tsize block:
+	// dst[i*lddst+j] = src[j*ldsrc+i]; it needs nr%tsize == 0.
+	copyMasked func(dst *float32, lddst int, src *float32, ldsrc int, rows int, lmask, smask uint16)
+	transpose  func(dst *float32, lddst int, src *float32, ldsrc int)
+	tsize      int
 }
 
 // gemmScratch holds one worker's packing buffers.
@@ -424,7 +425,7 @@ func packBN(kern *gemmKernel, dst, b []float32, ldb, p0, j0, kb, nb int) {
 }
 
 // packBT is packBN for B stored transposed (n×k row-major), so that
-// op(B)[p][j] = B[j][p]. Whole 16×16 blocks go through kern.transpose16 when
+// op(B)[p][j] = B[j][p]. Whole square blocks go through kern.transpose when
 // there is one.
 func packBT(kern *gemmKernel, dst, b []float32, ldb, p0, j0, kb, nb int) {
 	nr := kern.nr
@@ -432,17 +433,17 @@ func packBT(kern *gemmKernel, dst, b []float32, ldb, p0, j0, kb, nb int) {
 		panel := dst[q*kb : (q+nr)*kb]
 		cols := min(nr, nb-q)
 		j := 0
-		if kern.transpose16 != nil {
-			for ; j+16 <= cols; j += 16 {
+		if t := kern.tsize; kern.transpose != nil {
+			for ; j+t <= cols; j += t {
 				p := 0
-				for ; p+16 <= kb; p += 16 {
+				for ; p+t <= kb; p += t {
 					o := (j0+q+j)*ldb + p0 + p
-					_ = b[o+15*ldb+15]
-					_ = panel[(p+15)*nr+j+15]
-					kern.transpose16(&panel[p*nr+j], nr, &b[o], ldb)
+					_ = b[o+(t-1)*ldb+t-1]
+					_ = panel[(p+t-1)*nr+j+t-1]
+					kern.transpose(&panel[p*nr+j], nr, &b[o], ldb)
 				}
 				for ; p < kb; p++ {
-					for jj := j; jj < j+16; jj++ {
+					for jj := j; jj < j+t; jj++ {
 						panel[p*nr+jj] = b[(j0+q+jj)*ldb+p0+p]
 					}
 				}

@@ -40,10 +40,10 @@ func gemmImpls() []gemmImpl {
 		small.name += "/smallblocks"
 		small.mc, small.kc, small.nc = 2*k.mr, 5, 3*k.nr
 		kernList := []*gemmKernel{k, &small}
-		if k.copyMasked != nil || k.transpose16 != nil {
+		if k.copyMasked != nil || k.transpose != nil {
 			plain := small
 			plain.name = k.name + "/smallblocks/gopack"
-			plain.copyMasked, plain.transpose16 = nil, nil
+			plain.copyMasked, plain.transpose = nil, nil
 			kernList = append(kernList, &plain)
 		}
 		for _, kern := range kernList {

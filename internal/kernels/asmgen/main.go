@@ -69,6 +69,7 @@ func main() {
 	emitCopy(&w)
 	emitTranspose(&w)
 	emitDot(&w)
+	emitTranspose8(&w)
 	if err := os.WriteFile(*out, w.Bytes(), 0o666); err != nil {
 		log.Fatal(err)
 	}
@@ -415,4 +416,47 @@ func maskOp(mask string) string {
 		return ""
 	}
 	return mask + ", "
+}
+
+// emitTranspose8 writes transpose8AVX2, which transposes one 8×8 block:
+// dst[i*lddst+j] = src[j*ldsrc+i], with AVX2 only.
+func emitTranspose8(w *bytes.Buffer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
+	y := func(i int) string { return fmt.Sprintf("Y%d", i) }
+	fmt.Fprintf(w, "\n// func transpose8AVX2(dst *float32, lddst int, src *float32, ldsrc int)\n")
+	fmt.Fprintf(w, "TEXT ·transpose8AVX2(SB), NOSPLIT, $0-32\n")
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ lddst+8(FP), R8")
+	p("SHLQ $2, R8")
+	p("MOVQ src+16(FP), SI")
+	p("MOVQ ldsrc+24(FP), R9")
+	p("SHLQ $2, R9")
+	for i := 0; i < 8; i++ {
+		p("VMOVUPS (SI), %s", y(i))
+		p("ADDQ R9, SI")
+	}
+	// t[2i], t[2i+1] (Y8+) interleave rows 2i and 2i+1 by floats.
+	for i := 0; i < 4; i++ {
+		p("VUNPCKLPS %s, %s, %s", y(2*i+1), y(2*i), y(8+2*i))
+		p("VUNPCKHPS %s, %s, %s", y(2*i+1), y(2*i), y(8+2*i+1))
+	}
+	// s[4g+c] (Y0+) holds, in 128-bit lane L, column 4L+c of rows 4g..4g+3.
+	for g := 0; g < 2; g++ {
+		t := 8 + 4*g
+		p("VSHUFPS $0x44, %s, %s, %s", y(t+2), y(t), y(4*g+0))
+		p("VSHUFPS $0xEE, %s, %s, %s", y(t+2), y(t), y(4*g+1))
+		p("VSHUFPS $0x44, %s, %s, %s", y(t+3), y(t+1), y(4*g+2))
+		p("VSHUFPS $0xEE, %s, %s, %s", y(t+3), y(t+1), y(4*g+3))
+	}
+	// Column c is lane 0 of s[c] and s[4+c]; column 4+c is their lane 1.
+	for c := 0; c < 4; c++ {
+		p("VPERM2F128 $0x20, %s, %s, %s", y(4+c), y(c), y(8+c))
+		p("VPERM2F128 $0x31, %s, %s, %s", y(4+c), y(c), y(12+c))
+	}
+	for j := 0; j < 8; j++ {
+		p("VMOVUPS %s, (DI)", y(8+j))
+		p("ADDQ R8, DI")
+	}
+	p("VZEROUPPER")
+	p("RET")
 }
