@@ -24,13 +24,24 @@ const (
 	gemmDotMinK = 512
 )
 
-// useDot reports whether the dot path suits the product.
-func useDot(transA, transB bool, m, k int) bool {
-	return gemmDot4x4 != nil && !transA && transB && m <= gemmDotMaxM && k >= gemmDotMinK
+// useDot reports whether the dot path suits the product: A·Bᵀ with few rows
+// and a long reduction, or a matrix-vector product (n = 1 with op(B) a
+// contiguous column), which the packed path would pad to a whole tile.
+func useDot(transA, transB bool, m, n, k, ldb int) bool {
+	if gemmDot4x4 == nil || transA {
+		return false
+	}
+	if n == 1 && (transB || ldb == 1) && k >= 16 {
+		return true
+	}
+	return transB && m <= gemmDotMaxM && k >= gemmDotMinK
 }
 
-// gemmDotRange computes columns [j0, j1) of C on the dot path.
-func gemmDotRange(dot func(kc int, a, b *[4]*float32, out *[16]float32), m, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// gemmDotRange computes rows [i0, i1) and columns [j0, j1) of C on the dot
+// path. B is read as rows along the reduction: row j at b[j*ldb:] (for
+// n = 1, only row 0 is read, so an untransposed column with ldb = 1 works
+// too).
+func gemmDotRange(dot func(kc int, a, b *[4]*float32, out *[16]float32), i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	var out [16]float32
 	var ap, bp [4]*float32
 	for pc := 0; pc < k; pc += dotKC {
@@ -46,8 +57,8 @@ func gemmDotRange(dot func(kc int, a, b *[4]*float32, out *[16]float32), m, j0, 
 				// dropped.
 				bp[q] = &b[(j+min(q, nn-1))*ldb+pc]
 			}
-			for i := 0; i < m; i += 4 {
-				mm := min(4, m-i)
+			for i := i0; i < i1; i += 4 {
+				mm := min(4, i1-i)
 				for q := range ap {
 					ap[q] = &a[(i+min(q, mm-1))*lda+pc]
 				}

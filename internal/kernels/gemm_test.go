@@ -23,7 +23,7 @@ func gemmImpls() []gemmImpl {
 	if gemmDot4x4 != nil {
 		// The dot path, for A·Bᵀ at any size; other cases go to Sgemm.
 		impls = append(impls, gemmImpl{"dot4x4", func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-			if transA || !transB || m == 0 || n == 0 || k == 0 {
+			if transA || !transB || m == 0 || n == 0 || k == 0 { // the GEMV case has its own test
 				Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 				return
 			}
@@ -230,6 +230,42 @@ func TestSgemmShapes(t *testing.T) {
 		rng := rand.New(rand.NewPCG(3, 4))
 		for _, tc := range cases {
 			runGemmCase(t, impl, tc, rng)
+		}
+	}
+}
+
+// TestSgemmGEMV covers matrix-vector products, which take the dot path
+// when op(B) is a contiguous column: untransposed with ldb = 1, or
+// transposed.
+func TestSgemmGEMV(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, transB := range []bool{false, true} {
+		for _, mk := range [][2]int{{1, 16}, {5, 17}, {37, 100}, {130, 1030}, {600, 300}} {
+			m, k := mk[0], mk[1]
+			a := newGemmMat(rng, m, k, 3)
+			b := make([]float32, k+5) // k×1 with ldb = 1, or 1×k
+			for i := range b {
+				b[i] = rng.Float32()*2 - 1
+			}
+			ldb := 1
+			if transB {
+				ldb = k
+			}
+			for _, beta := range []float32{0, 0.5} {
+				c := newGemmMat(rng, m, 1, 2)
+				want := slices.Clone(c.data)
+				SgemmRef(false, transB, m, 1, k, 1.5, a.data, a.ld, b[:k], ldb, beta, want, c.ld)
+				Sgemm(false, transB, m, 1, k, 1.5, a.data, a.ld, b[:k], ldb, beta, c.data, c.ld)
+				if err := c.checkGuards(); err != nil {
+					t.Fatalf("GEMV transB=%v m=%d k=%d: %v", transB, m, k, err)
+				}
+				for i := 0; i < m; i++ {
+					got, w := c.data[i*c.ld], want[i*c.ld]
+					if math.Abs(float64(got-w)) > 1e-4*float64(k) {
+						t.Fatalf("GEMV transB=%v m=%d k=%d beta=%v: C[%d] = %v; want %v", transB, m, k, beta, i, got, w)
+					}
+				}
+			}
 		}
 	}
 }
