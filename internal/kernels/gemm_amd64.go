@@ -71,6 +71,23 @@ func transpose8AVX2(dst *float32, lddst int, src *float32, ldsrc int)
 //go:noescape
 func dotAVX512x4x4(kc int, a, b *[4]*float32, out *[16]float32)
 
+// The tile kernels (A by columns) reading B in place.
+
+//go:noescape
+func tileAVX512x14x32B(kc int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)
+
+//go:noescape
+func tileAVX512x12x32B(kc int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)
+
+//go:noescape
+func tileAVX512x8x48B(kc int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)
+
+//go:noescape
+func tileAVX512x6x64B(kc int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)
+
+//go:noescape
+func tileAVX2x6x16B(kc int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)
+
 // aRowStride is the row stride, in floats, of A panels packed by rows; it
 // must match asmgen and be at least every kernel's kc.
 const aRowStride = 256 + 16
@@ -90,13 +107,13 @@ func asmTile(mr, nr, ars int, fn func(kc int, a, b, c *float32, ldc int, alpha, 
 	}
 }
 
-// asmKernel describes an assembly microkernel triple (A by columns, A by
-// rows, A by rows with B in place)
+// asmKernel describes an assembly microkernel family (A by columns or rows,
+// B packed or in place)
 // with the blocking used on this machine's caches (32 KiB L1d, 1 MiB L2 per
 // core): kc = 256 steps, an A block of about 340 rows (340 KiB, in L2) and B
 // blocks of up to 2048 columns (2 MiB, in L3). The speeds are relative
 // single-thread throughputs on whole tiles, measured on AMD Zen 4.
-func asmKernel(name, isa string, speed float64, mr, nr int, tile, tileRows func(kc int, a, b, c *float32, ldc int, alpha, beta float32), tileRowsB func(kc int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)) *gemmKernel {
+func asmKernel(name, isa string, speed float64, mr, nr int, tile, tileRows func(kc int, a, b, c *float32, ldc int, alpha, beta float32), tileB, tileRowsB func(kc int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)) *gemmKernel {
 	return &gemmKernel{
 		name: name, isa: isa, speed: speed,
 		mr: mr, nr: nr,
@@ -104,6 +121,12 @@ func asmKernel(name, isa string, speed float64, mr, nr int, tile, tileRows func(
 		tile:     asmTile(mr, nr, 0, tile),
 		tileRows: asmTile(mr, nr, aRowStride, tileRows),
 		ars:      aRowStride,
+		tileB: func(kc int, a, b, c []float32, ldc int, alpha, beta float32, ldb int) {
+			_ = a[mr*kc-1]
+			_ = b[(kc-1)*ldb+nr-1]
+			_ = c[(mr-1)*ldc+nr-1]
+			tileB(kc, &a[0], &b[0], &c[0], ldc, alpha, beta, ldb)
+		},
 		tileRowsB: func(kc int, a, b, c []float32, ldc int, alpha, beta float32, ldb int) {
 			_ = a[(mr-1)*aRowStride+kc-1]
 			_ = b[(kc-1)*ldb+nr-1]
@@ -114,11 +137,11 @@ func asmKernel(name, isa string, speed float64, mr, nr int, tile, tileRows func(
 }
 
 var (
-	kernelAVX512x6x64  = asmKernel("avx512x6x64", "avx512", 1, 6, 64, tileAVX512x6x64, tileAVX512x6x64R, tileAVX512x6x64RB)
-	kernelAVX512x14x32 = asmKernel("avx512x14x32", "avx512", 0.98, 14, 32, tileAVX512x14x32, tileAVX512x14x32R, tileAVX512x14x32RB)
-	kernelAVX512x12x32 = asmKernel("avx512x12x32", "avx512", 0.97, 12, 32, tileAVX512x12x32, tileAVX512x12x32R, tileAVX512x12x32RB)
-	kernelAVX512x8x48  = asmKernel("avx512x8x48", "avx512", 0.93, 8, 48, tileAVX512x8x48, tileAVX512x8x48R, tileAVX512x8x48RB)
-	kernelAVX2x6x16    = asmKernel("avx2x6x16", "avx2", 1, 6, 16, tileAVX2x6x16, tileAVX2x6x16R, tileAVX2x6x16RB)
+	kernelAVX512x6x64  = asmKernel("avx512x6x64", "avx512", 1, 6, 64, tileAVX512x6x64, tileAVX512x6x64R, tileAVX512x6x64B, tileAVX512x6x64RB)
+	kernelAVX512x14x32 = asmKernel("avx512x14x32", "avx512", 0.98, 14, 32, tileAVX512x14x32, tileAVX512x14x32R, tileAVX512x14x32B, tileAVX512x14x32RB)
+	kernelAVX512x12x32 = asmKernel("avx512x12x32", "avx512", 0.97, 12, 32, tileAVX512x12x32, tileAVX512x12x32R, tileAVX512x12x32B, tileAVX512x12x32RB)
+	kernelAVX512x8x48  = asmKernel("avx512x8x48", "avx512", 0.93, 8, 48, tileAVX512x8x48, tileAVX512x8x48R, tileAVX512x8x48B, tileAVX512x8x48RB)
+	kernelAVX2x6x16    = asmKernel("avx2x6x16", "avx2", 1, 6, 16, tileAVX2x6x16, tileAVX2x6x16R, tileAVX2x6x16B, tileAVX2x6x16RB)
 )
 
 func init() {

@@ -73,7 +73,8 @@ func BenchmarkSgemmKernels(b *testing.B) {
 // m = output channels, n = pixels, k = input channels × 9), input gradient
 // (TN) and weight gradient (NT, a long reduction over pixels), for a wide
 // layer ([64,128,16,16] -> 128, per 16 samples) and a narrow one (16 channels
-// at 32×32, per 16 samples). On the machine of BenchmarkSgemm, GFLOP/s,
+// at 32×32, per 16 samples), and the 1-channel [64,1,28,28] -> 64 (whole
+// batch). On the machine of BenchmarkSgemm, GFLOP/s,
 // gantry (best of 2) against OpenBLAS through numpy (best of 3):
 //
 //	shape                   gantry 1T  OpenBLAS 1T  gantry 2T  OpenBLAS 2T
@@ -83,6 +84,9 @@ func BenchmarkSgemmKernels(b *testing.B) {
 //	fwd/NN/16x16384x144          87.1         12.7      192.2         24.8
 //	dx/TN/144x16384x16           89.1         42.6      172.2         75.2
 //	dw/NT/16x144x16384           83.0         34.0      173.1         63.8
+//	fwd/NN/64x50176x9            47.7         33.0      103.8         55.6
+//	dx/TN/9x50176x64             42.2         30.3      124.4         52.4
+//	dw/NT/64x9x50176             57.9         27.1       92.1         34.0
 func BenchmarkSgemmShapes(b *testing.B) {
 	for _, s := range []struct {
 		name           string
@@ -95,6 +99,9 @@ func BenchmarkSgemmShapes(b *testing.B) {
 		{"fwd/NN/16x16384x144", false, false, 16, 16384, 144},
 		{"dx/TN/144x16384x16", true, false, 144, 16384, 16},
 		{"dw/NT/16x144x16384", false, true, 16, 144, 16384},
+		{"fwd/NN/64x50176x9", false, false, 64, 50176, 9},
+		{"dx/TN/9x50176x64", true, false, 9, 50176, 64},
+		{"dw/NT/64x9x50176", false, true, 64, 9, 50176},
 	} {
 		b.Run(s.name, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(7, 8))

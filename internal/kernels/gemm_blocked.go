@@ -18,7 +18,8 @@ import (
 // A is stored transposed, where each step is a contiguous copy; by rows
 // (a[r*ars+p]) when it is not, so that packing is a row copy rather than a
 // transpose and the microkernel broadcasts from mr rows at fixed offsets. B is
-// always packed by nr-wide rows; when B is stored transposed that takes a
+// packed by nr-wide rows, except that an untransposed B is read in place when
+// m is small (gemmDirectBMaxM); when B is stored transposed packing takes a
 // transpose of 16×16 (AVX-512) or 8×8 (AVX2) blocks.
 //
 // Scratch buffers come from a sync.Pool, so a steady stream of calls does not
@@ -54,6 +55,7 @@ type gemmKernel struct {
 	// as much as the product when m is a small channel count; then B is
 	// read where it lies (see gemmDirectBMaxM).
 	tileRowsB func(kc int, a, b, c []float32, ldc int, alpha, beta float32, ldb int)
+	tileB     func(kc int, a, b, c []float32, ldc int, alpha, beta float32, ldb int) // A by columns, B in place
 
 	// Optional vector helpers for packing; nil means plain Go.
 	// copyMasked copies rows of up to 16 floats: for each of rows rows,
@@ -254,7 +256,11 @@ func gemmSerial(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float3
 	s := getScratch(kern)
 	defer putScratch(s)
 	mr, nr := kern.mr, kern.nr
-	direct := !transA && !transB && kern.tileRowsB != nil && m <= gemmDirectBMaxM
+	tileB := kern.tileRowsB // with B in place
+	if transA {
+		tileB = kern.tileB
+	}
+	direct := !transB && tileB != nil && m <= gemmDirectBMaxM
 	for jc := 0; jc < n; jc += kern.nc {
 		nb := min(kern.nc, n-jc)
 		for pc := 0; pc < k; pc += kern.kc {
@@ -295,9 +301,9 @@ func gemmSerial(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float3
 						if direct && nn == nr {
 							bd := b[pc*ldb+jc+jr:]
 							if mm == mr {
-								kern.tileRowsB(kb, ap, bd, c[co:], ldc, alpha, bet, ldb)
+								tileB(kb, ap, bd, c[co:], ldc, alpha, bet, ldb)
 							} else {
-								kern.tileRowsB(kb, ap, bd, s.t, nr, 1, 0, ldb)
+								tileB(kb, ap, bd, s.t, nr, 1, 0, ldb)
 								mergeTile(mm, nn, alpha, s.t, nr, bet, c[co:], ldc)
 							}
 							continue

@@ -19,13 +19,16 @@ const dotKC = 1024
 // Thresholds for the dot path, measured on Zen 4 against the packed path
 // (single thread, GFLOP/s, dot/packed): 81/24 at m = 8, 80/66 at m = 16,
 // 78/75 at m = 32 (n = 144, k = 16384), 80/82 at m = 64, 85/93 at m = 128.
+// Past gemmDotMaxM rows it still wins when n is so small that the packed
+// path's 32- or 64-wide tiles would be mostly padding.
 const (
 	gemmDotMaxM = 32
+	gemmDotMaxN = 16
 	gemmDotMinK = 512
 )
 
 // useDot reports whether the dot path suits the product: A·Bᵀ with few rows
-// and a long reduction, or a matrix-vector product (n = 1 with op(B) a
+// or columns and a long reduction, or a matrix-vector product (n = 1 with op(B) a
 // contiguous column), which the packed path would pad to a whole tile.
 func useDot(transA, transB bool, m, n, k, ldb int) bool {
 	if gemmDot4x4 == nil || transA {
@@ -34,7 +37,7 @@ func useDot(transA, transB bool, m, n, k, ldb int) bool {
 	if n == 1 && (transB || ldb == 1) && k >= 16 {
 		return true
 	}
-	return transB && m <= gemmDotMaxM && k >= gemmDotMinK
+	return transB && (m <= gemmDotMaxM || n <= gemmDotMaxN) && k >= gemmDotMinK
 }
 
 // gemmDotRange computes rows [i0, i1) and columns [j0, j1) of C on the dot

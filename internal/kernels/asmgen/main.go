@@ -55,6 +55,11 @@ var kernels = []kernel{
 	{"tileAVX512x8x48RB", true, 8, 3, 4, aRowStride, true},
 	{"tileAVX512x6x64RB", true, 6, 4, 4, aRowStride, true},
 	{"tileAVX2x6x16RB", false, 6, 2, 4, aRowStride, true},
+	{"tileAVX512x14x32B", true, 14, 2, 4, 0, true},
+	{"tileAVX512x12x32B", true, 12, 2, 4, 0, true},
+	{"tileAVX512x8x48B", true, 8, 3, 4, 0, true},
+	{"tileAVX512x6x64B", true, 6, 4, 4, 0, true},
+	{"tileAVX2x6x16B", false, 6, 2, 4, 0, true},
 }
 
 func main() {
