@@ -107,12 +107,12 @@ func asmTile(mr, nr, ars int, fn func(kc int, a, b, c *float32, ldc int, alpha, 
 	}
 }
 
-// asmKernel describes an assembly microkernel family (A by columns or rows,
-// B packed or in place)
-// with the blocking used on this machine's caches (32 KiB L1d, 1 MiB L2 per
-// core): kc = 256 steps, an A block of about 340 rows (340 KiB, in L2) and B
-// blocks of up to 2048 columns (2 MiB, in L3). The speeds are relative
-// single-thread throughputs on whole tiles, measured on AMD Zen 4.
+// asmKernel describes a family of assembly microkernels (A by columns or by
+// rows, B packed or in place) with the blocking used on this machine's caches
+// (32 KiB L1d, 1 MiB L2 per core): kc = 256 steps, an A block of about 340
+// rows (about 360 KiB, in L2) and B blocks of up to 2048 columns (2 MiB, in
+// L3). The speeds are relative single-thread throughputs on whole tiles,
+// measured on AMD Zen 4.
 func asmKernel(name, isa string, speed float64, mr, nr int, tile, tileRows func(kc int, a, b, c *float32, ldc int, alpha, beta float32), tileB, tileRowsB func(kc int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)) *gemmKernel {
 	return &gemmKernel{
 		name: name, isa: isa, speed: speed,
