@@ -163,13 +163,23 @@ func gemmBlocked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 		g = new(gemmCall)
 	}
 	*g = gemmCall{kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nt >= mt || nt >= 2*w, nil}
+	tiles, unit := mt, kern.mr
 	if g.splitN {
-		parallelRun(nt, 1, g)
-	} else {
-		parallelRun(mt, 1, g)
+		tiles, unit = nt, kern.nr
 	}
+	parallelSplit(tiles, gemmChunkTiles(tiles, unit, w), g)
 	*g = gemmCall{}
 	gemmCallPool.Put(g)
+}
+
+// gemmChunkTiles returns how many tiles (of unit rows or columns) each
+// parallel block of C gets. Up to four blocks per worker let an idle core
+// take over from one that is shared with other work, but every block packs
+// the other operand again, so blocks keep at least 512 rows or columns.
+func gemmChunkTiles(tiles, unit, w int) int {
+	chunks := min(4*w, tiles/max(1, 512/unit))
+	chunks = max(chunks, min(w, tiles))
+	return (tiles + chunks - 1) / chunks
 }
 
 // gemmDotParallel runs the dot path over the workers, split by columns, or by

@@ -225,6 +225,8 @@ func TestSgemmShapes(t *testing.T) {
 		{false, true, 64, 130, 1100, -1, 0, 0},  // dot path, split over workers
 		{false, true, 65, 30, 1030, 1, 1, 1},    // past the dot path's m
 		{false, false, 300, 700, 20, 1, 0.5, 2}, // packed B, several column tiles
+		{false, false, 7, 2100, 20, 1, 0.5, 1},  // more parallel blocks than workers
+		{true, false, 9, 2500, 30, 2, 0, 0},     // the same with A transposed
 	}
 	for _, impl := range gemmImpls() {
 		rng := rand.New(rand.NewPCG(3, 4))

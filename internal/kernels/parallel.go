@@ -54,9 +54,24 @@ func parallelRun(n, grain int, task parTask) {
 		task.run(0, n)
 		return
 	}
-	w = min(w, maxChunks)
-	per := max((n+w-1)/w, grain)
-	chunks = (n + per - 1) / per
+	parallelSplit(n, max((n+w-1)/w, grain), task)
+}
+
+// parallelSplit runs task on the ranges [i*per, (i+1)*per) ∩ [0, n) with up
+// to Workers() goroutines, each claiming the next range when done with one.
+// More ranges than workers balance the load when a core is shared with
+// other work.
+func parallelSplit(n, per int, task parTask) {
+	if n <= 0 {
+		return
+	}
+	per = max(per, 1, (n+maxChunks-1)/maxChunks)
+	chunks := (n + per - 1) / per
+	w := min(Workers(), chunks)
+	if w <= 1 {
+		task.run(0, n)
+		return
+	}
 
 	j, _ := jobPool.Get().(*parJob)
 	if j == nil {
