@@ -306,8 +306,9 @@ func planeGather(g *Var, idx []int32, oh, ow int) *Var {
 }
 
 type standardizeAttrs struct {
-	eps  float32
-	axes []int
+	eps      float32
+	axes     []int
+	variance *tensor.Tensor // the forward's, for the fused first-order rule
 }
 
 // Standardize returns (x - mean) / sqrt(var + eps) with the mean and biased
@@ -315,5 +316,5 @@ type standardizeAttrs struct {
 // fused op, and the batch statistics as constants (for running averages).
 func Standardize(x *Var, eps float32, axes ...int) (y *Var, mean, variance *tensor.Tensor) {
 	out, m, v := tensor.Standardize(x.Value, eps, axes...)
-	return record("standardize", out, standardizeAttrs{eps, slices.Clone(axes)}, x), m, v
+	return record("standardize", out, standardizeAttrs{eps, slices.Clone(axes), v}, x), m, v
 }

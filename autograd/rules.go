@@ -100,6 +100,9 @@ func init() {
 			// in the graph for higher orders.
 			a := n.attrs.(standardizeAttrs)
 			x, xhat := n.inputs[0], n.out
+			if !GradEnabled() { // first order: the same value, fused
+				return []*Var{Const(tensor.StandardizeGrad(g.Value, xhat.Value, a.variance, a.eps, a.axes...))}
+			}
 			inv := Rsqrt(AddScalar(Variance(x, true, a.axes...), a.eps))
 			c := Sub(Sub(g, Mean(g, true, a.axes...)), Mul(xhat, Mean(Mul(g, xhat), true, a.axes...)))
 			return []*Var{Mul(c, inv)}

@@ -86,3 +86,70 @@ func standardizeSegs(y, x []float32, eps float32, segs [][2]int) (mean, variance
 	}
 	return mf, float32(v)
 }
+
+// StandardizeGrad returns the gradient of Standardize with respect to x,
+// given the output gradient g, the output xhat and the variance Standardize
+// returned: (g - mean(g) - xhat·mean(g·xhat)) / sqrt(var + eps), with the
+// means over axes. Trailing axes and the channel statistics of NCHW maps run
+// fused.
+//
+// It panics if g and xhat differ in shape or an axis is invalid.
+func StandardizeGrad(g, xhat, variance *Tensor, eps float32, axes ...int) *Tensor {
+	mustSameShape("StandardizeGrad", g, xhat)
+	ax := g.normAxes("StandardizeGrad", axes)
+	trailing := ax[len(ax)-1] == len(g.shape)-1 && ax[len(ax)-1]-ax[0]+1 == len(ax)
+	channels := len(g.shape) == 4 && slices.Equal(ax, []int{0, 2, 3})
+	inv := Rsqrt(AddScalar(variance, eps))
+	if !trailing && !channels {
+		c := Sub(Sub(g, Mean(g, true, ax...)), Mul(xhat, Mean(Mul(g, xhat), true, ax...)))
+		return Mul(c, inv)
+	}
+	dx := &Tensor{shape: slices.Clone(g.shape), data: make([]float32, len(g.data))}
+	if trailing {
+		r := 1
+		for _, a := range ax {
+			r *= g.shape[a]
+		}
+		rows := len(g.data) / max(r, 1)
+		kernels.ParallelFor(rows, max(1, parallelGrain/max(1, r)), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				standardizeGradSegs(dx.data, g.data, xhat.data, inv.data[i], [][2]int{{i * r, (i + 1) * r}})
+			}
+		})
+		return dx
+	}
+	n, c, hw := g.shape[0], g.shape[1], g.shape[2]*g.shape[3]
+	kernels.ParallelFor(c, max(1, parallelGrain/max(1, n*hw)), func(lo, hi int) {
+		segs := make([][2]int, n)
+		for ch := lo; ch < hi; ch++ {
+			for s := range segs {
+				segs[s] = [2]int{(s*c + ch) * hw, (s*c + ch + 1) * hw}
+			}
+			standardizeGradSegs(dx.data, g.data, xhat.data, inv.data[ch], segs)
+		}
+	})
+	return dx
+}
+
+func standardizeGradSegs(dx, g, xhat []float32, inv float32, segs [][2]int) {
+	var sg, sgx float64
+	cnt := 0
+	for _, s := range segs {
+		xs := xhat[s[0]:s[1]]
+		for i, v := range g[s[0]:s[1]] {
+			sg += float64(v)
+			sgx += float64(v) * float64(xs[i])
+		}
+		cnt += s[1] - s[0]
+	}
+	if cnt == 0 {
+		return
+	}
+	mg, mgx := float32(sg/float64(cnt)), float32(sgx/float64(cnt))
+	for _, s := range segs {
+		d, xs := dx[s[0]:s[1]], xhat[s[0]:s[1]]
+		for i, v := range g[s[0]:s[1]] {
+			d[i] = (v - mg - xs[i]*mgx) * inv
+		}
+	}
+}

@@ -356,3 +356,18 @@ func TestStandardize(t *testing.T) {
 		}
 	}
 }
+
+func TestStandardizeGrad(t *testing.T) {
+	r := rng(6)
+	x := RandN(r, 4, 3, 5, 2)
+	for _, axes := range [][]int{{1, 2, 3}, {3}, {0, 2, 3}, {0, 1}} {
+		xhat, _, v := Standardize(x, 1e-5, axes...)
+		g := RandN(r, x.Shape()...)
+		got := StandardizeGrad(g, xhat, v, 1e-5, axes...)
+		c := Sub(Sub(g, Mean(g, true, axes...)), Mul(xhat, Mean(Mul(g, xhat), true, axes...)))
+		want := Mul(c, Rsqrt(AddScalar(v, 1e-5)))
+		if !AllClose(got, want, 1e-4, 1e-5) {
+			t.Errorf("StandardizeGrad(axes %v) differs from the composite", axes)
+		}
+	}
+}
