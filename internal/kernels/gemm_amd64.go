@@ -88,6 +88,20 @@ func tileAVX512x6x64B(kc int, a, b, c *float32, ldc int, alpha, beta float32, ld
 //go:noescape
 func tileAVX2x6x16B(kc int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)
 
+// A short, wide tile for C with four rows or fewer.
+
+//go:noescape
+func tileAVX512x4x96(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func tileAVX512x4x96R(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func tileAVX512x4x96B(kc int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)
+
+//go:noescape
+func tileAVX512x4x96RB(kc int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)
+
 // aRowStride is the row stride, in floats, of A panels packed by rows; it
 // must match asmgen and be at least every kernel's kc.
 const aRowStride = 256 + 16
@@ -141,11 +155,12 @@ var (
 	kernelAVX512x14x32 = asmKernel("avx512x14x32", "avx512", 0.98, 14, 32, tileAVX512x14x32, tileAVX512x14x32R, tileAVX512x14x32B, tileAVX512x14x32RB)
 	kernelAVX512x12x32 = asmKernel("avx512x12x32", "avx512", 0.97, 12, 32, tileAVX512x12x32, tileAVX512x12x32R, tileAVX512x12x32B, tileAVX512x12x32RB)
 	kernelAVX512x8x48  = asmKernel("avx512x8x48", "avx512", 0.93, 8, 48, tileAVX512x8x48, tileAVX512x8x48R, tileAVX512x8x48B, tileAVX512x8x48RB)
+	kernelAVX512x4x96  = asmKernel("avx512x4x96", "avx512", 0.9, 4, 96, tileAVX512x4x96, tileAVX512x4x96R, tileAVX512x4x96B, tileAVX512x4x96RB)
 	kernelAVX2x6x16    = asmKernel("avx2x6x16", "avx2", 1, 6, 16, tileAVX2x6x16, tileAVX2x6x16R, tileAVX2x6x16B, tileAVX2x6x16RB)
 )
 
 func init() {
-	for _, k := range []*gemmKernel{kernelAVX512x14x32, kernelAVX512x12x32, kernelAVX512x8x48, kernelAVX512x6x64} {
+	for _, k := range []*gemmKernel{kernelAVX512x14x32, kernelAVX512x12x32, kernelAVX512x8x48, kernelAVX512x6x64, kernelAVX512x4x96} {
 		k.copyMasked, k.transpose, k.tsize = copyMaskedAVX512, transpose16AVX512, 16
 	}
 	kernelAVX2x6x16.transpose, kernelAVX2x6x16.tsize = transpose8AVX2, 8
@@ -158,7 +173,7 @@ func init() {
 func gemmKernels() []*gemmKernel {
 	var ks []*gemmKernel
 	if cpu.X86.HasAVX512F {
-		ks = append(ks, kernelAVX512x6x64, kernelAVX512x14x32, kernelAVX512x12x32, kernelAVX512x8x48)
+		ks = append(ks, kernelAVX512x6x64, kernelAVX512x14x32, kernelAVX512x12x32, kernelAVX512x8x48, kernelAVX512x4x96)
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		ks = append(ks, kernelAVX2x6x16)
