@@ -183,18 +183,23 @@ var gemmSizes = []int{1, 3, 7, 17, 33, 65, 127}
 // TestSgemmConformance runs every implementation against SgemmRef over all
 // combinations of the odd sizes, the four transpose cases, several
 // alpha/beta pairs (beta = 0 with NaN in C) and padded leading dimensions,
-// with guard bands around every matrix.
+// with guard bands around every matrix. With -short or -race, a sparser
+// set of sizes is used.
 func TestSgemmConformance(t *testing.T) {
 	alphaBeta := [][2]float32{{1, 0}, {1, 1}, {-0.5, 2}, {1.5, 0}, {0.25, -1}}
+	sizes := gemmSizes
+	if raceEnabled || testing.Short() {
+		sizes = []int{1, 7, 33, 127}
+	}
 	for _, impl := range gemmImpls() {
 		t.Run(impl.name, func(t *testing.T) {
 			t.Parallel()
 			rng := rand.New(rand.NewPCG(1, 2))
 			n := 0
 			for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
-				for _, m := range gemmSizes {
-					for _, nn := range gemmSizes {
-						for _, k := range gemmSizes {
+				for _, m := range sizes {
+					for _, nn := range sizes {
+						for _, k := range sizes {
 							ab := alphaBeta[n%len(alphaBeta)]
 							n++
 							runGemmCase(t, impl, gemmCase{tr[0], tr[1], m, nn, k, ab[0], ab[1], n % 4}, rng)
