@@ -40,10 +40,12 @@ func benchGemm(b *testing.B, n int, fn func(transA, transB bool, m, n, k int, al
 // sgemm through numpy on the same machine, median of 3 rounds, GFLOP/s:
 //
 //	n     gantry 1T  OpenBLAS 1T  gantry 2T  OpenBLAS 2T
-//	256       109.5        101.4      191.5        180.4
-//	512       104.0         99.1      209.9        196.4
-//	1024      102.7         95.2      198.3        181.9
-//	2048      104.3        100.3      204.7        195.6
+//	256       109.6        100.6      182.9        173.8
+//	512       103.7        101.4      208.3        196.6
+//	1024      102.7         98.4      199.4        191.4
+//	2048      103.3        101.2      194.9        203.3
+//
+// Runs vary by 5-10% on this shared machine even when it looks idle.
 func BenchmarkSgemm(b *testing.B) {
 	for _, n := range []int{256, 512, 1024, 2048} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) { benchGemm(b, n, Sgemm) })
