@@ -84,7 +84,7 @@ func SgemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 // sgemm runs the blocked GEMM with the best microkernel for the shape.
 func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if useDot(transA, transB, m, n, k, ldb) {
-		gemmDotParallel(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		gemmDotParallel(gemmDot, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	gemmBlocked(pickKernel(m, n), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

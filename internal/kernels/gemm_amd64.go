@@ -71,6 +71,14 @@ func transpose8AVX2(dst *float32, lddst int, src *float32, ldsrc int)
 //go:noescape
 func dotAVX512x4x4(kc int, a, b *[4]*float32, out *[16]float32)
 
+//go:noescape
+func dotAVX2x3x4(kc int, a, b *[4]*float32, out *[16]float32)
+
+var (
+	dotAVX512 = &dotKernel{fn: dotAVX512x4x4, ti: 4, tj: 4, mult: 1, maxM: 32}
+	dotAVX2   = &dotKernel{fn: dotAVX2x3x4, ti: 3, tj: 4, mult: 8}
+)
+
 // The tile kernels (A by columns) reading B in place.
 
 //go:noescape
@@ -164,9 +172,24 @@ func init() {
 		k.copyMasked, k.transpose, k.tsize = copyMaskedAVX512, transpose16AVX512, 16
 	}
 	kernelAVX2x6x16.transpose, kernelAVX2x6x16.tsize = transpose8AVX2, 8
-	if cpu.X86.HasAVX512F {
-		gemmDot4x4 = dotAVX512x4x4
+	switch {
+	case cpu.X86.HasAVX512F:
+		gemmDot = dotAVX512
+	case cpu.X86.HasAVX2 && cpu.X86.HasFMA:
+		gemmDot = dotAVX2
 	}
+}
+
+// dotKernels lists the dot kernels usable on this machine, fastest first.
+func dotKernels() []*dotKernel {
+	var ks []*dotKernel
+	if cpu.X86.HasAVX512F {
+		ks = append(ks, dotAVX512)
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		ks = append(ks, dotAVX2)
+	}
+	return ks
 }
 
 // gemmKernels lists the microkernels usable on this machine, fastest first.

@@ -185,17 +185,17 @@ func gemmChunkTiles(tiles, unit, w int) int {
 // gemmDotParallel runs the dot path over the workers, split by columns, or by
 // rows when there are too few columns. The arguments are checked, m, n > 0,
 // and useDot holds.
-func gemmDotParallel(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	mt, nt := (m+3)/4, (n+3)/4
+func gemmDotParallel(dot *dotKernel, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	mt, nt := (m+dot.ti-1)/dot.ti, (n+dot.tj-1)/dot.tj
 	if Workers() <= 1 || (mt < 2 && nt < 2) || m*n*k < gemmSerialFlops {
-		gemmDotRange(gemmDot4x4, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		gemmDotRange(dot, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	g, _ := gemmCallPool.Get().(*gemmCall)
 	if g == nil {
 		g = new(gemmCall)
 	}
-	*g = gemmCall{m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, splitN: nt >= 2, dot: gemmDot4x4}
+	*g = gemmCall{m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, splitN: nt >= 2, dot: dot}
 	if g.splitN {
 		parallelRun(nt, 1, g)
 	} else {
@@ -221,17 +221,18 @@ type gemmCall struct {
 	c              []float32
 	ldc            int
 	splitN         bool
-	dot            func(kc int, a, b *[4]*float32, out *[16]float32) // the dot path, on tiles of 4
+	dot            *dotKernel // the dot path, on its tiles
 }
 
 var gemmCallPool sync.Pool
 
 func (g *gemmCall) run(lo, hi int) {
 	if g.dot != nil {
+		d := g.dot
 		if g.splitN {
-			gemmDotRange(g.dot, 0, g.m, 4*lo, min(4*hi, g.n), g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc)
+			gemmDotRange(d, 0, g.m, d.tj*lo, min(d.tj*hi, g.n), g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc)
 		} else {
-			gemmDotRange(g.dot, 4*lo, min(4*hi, g.m), 0, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc)
+			gemmDotRange(d, d.ti*lo, min(d.ti*hi, g.m), 0, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc)
 		}
 		return
 	}

@@ -4,25 +4,35 @@ package kernels
 // transposed B, the shape of a convolution's weight gradient: few rows of C
 // (output channels), a long reduction (pixels), and both operands stored
 // along the reduction. There, packing B (a transpose) costs as much as the
-// product. The dot kernel instead reads four rows of each operand in place,
-// accumulates 4×4 dot products sixteen lanes wide, and sums the lanes once per
-// dotKC block, so nothing is packed.
+// product. The dot kernel instead reads a few rows of each operand in place,
+// accumulates their dot products a vector wide (4×4 with AVX-512, 3×4 with
+// AVX2), and sums the lanes once per dotKC block, so nothing is packed.
 
-// gemmDot4x4, when not nil, sets out[4*j+i] to the dot product of the kc
-// floats at a[i] and at b[j].
-var gemmDot4x4 func(kc int, a, b *[4]*float32, out *[16]float32)
+// dotKernel is a dot-product microkernel: fn sets out[4*j+i], for i < ti and
+// j < tj, to the dot product of the kc floats at a[i] and at b[j], where kc
+// is a multiple of mult (the rest is added in Go).
+type dotKernel struct {
+	fn     func(kc int, a, b *[4]*float32, out *[16]float32)
+	ti, tj int
+	mult   int
+	maxM   int // rows of C up to which the dot path beats the packed one
+}
+
+// gemmDot is the dot kernel of this CPU, or nil.
+var gemmDot *dotKernel
 
 // dotKC is the reduction block: four rows of B (16 KiB) stay in L1 while
 // they meet every row of A, and the block of A (m×dotKC) stays in L2.
 const dotKC = 1024
 
-// Thresholds for the dot path, measured on Zen 4 against the packed path
-// (single thread, GFLOP/s, dot/packed): 81/24 at m = 8, 80/66 at m = 16,
-// 78/75 at m = 32 (n = 144, k = 16384), 80/82 at m = 64, 85/93 at m = 128.
-// Past gemmDotMaxM rows it still wins when n is so small that the packed
-// path's 32- or 64-wide tiles would be mostly padding.
+// Thresholds for the dot path. Measured on Zen 4 against the packed path
+// (single thread, GFLOP/s, dot/packed), the AVX-512 kernel gives 81/24 at
+// m = 8, 80/66 at m = 16, 78/75 at m = 32 (n = 144, k = 16384), 80/82 at
+// m = 64, 85/93 at m = 128, so its maxM is 32; the AVX2 one loses at m = 16
+// (36/53), so it has none. Both win when n is so small that the packed
+// path's wide tiles would be mostly padding: 62/25 (AVX-512) and 56/25
+// (AVX2) at m = 64, n = 9, k = 50176.
 const (
-	gemmDotMaxM = 32
 	gemmDotMaxN = 16
 	gemmDotMinK = 512
 )
@@ -31,41 +41,46 @@ const (
 // or columns and a long reduction, or a matrix-vector product (n = 1 with op(B) a
 // contiguous column), which the packed path would pad to a whole tile.
 func useDot(transA, transB bool, m, n, k, ldb int) bool {
-	if gemmDot4x4 == nil || transA {
+	if gemmDot == nil || transA {
 		return false
 	}
 	if n == 1 && (transB || ldb == 1) && k >= 16 {
 		return true
 	}
-	return transB && (m <= gemmDotMaxM || n <= gemmDotMaxN) && k >= gemmDotMinK
+	return transB && (m <= gemmDot.maxM || n <= gemmDotMaxN) && k >= gemmDotMinK
 }
 
 // gemmDotRange computes rows [i0, i1) and columns [j0, j1) of C on the dot
 // path. B is read as rows along the reduction: row j at b[j*ldb:] (for
 // n = 1, only row 0 is read, so an untransposed column with ldb = 1 works
 // too).
-func gemmDotRange(dot func(kc int, a, b *[4]*float32, out *[16]float32), i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func gemmDotRange(dot *dotKernel, i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	var out [16]float32
 	var ap, bp [4]*float32
+	ti, tj := dot.ti, dot.tj
 	for pc := 0; pc < k; pc += dotKC {
 		kb := min(dotKC, k-pc)
+		kv := kb / dot.mult * dot.mult // done by the kernel
 		bet := beta
 		if pc > 0 {
 			bet = 1
 		}
-		for j := j0; j < j1; j += 4 {
-			nn := min(4, j1-j)
+		for j := j0; j < j1; j += tj {
+			nn := min(tj, j1-j)
 			for q := range bp {
 				// Missing rows repeat the last one; their sums are
 				// dropped.
 				bp[q] = &b[(j+min(q, nn-1))*ldb+pc]
 			}
-			for i := i0; i < i1; i += 4 {
-				mm := min(4, i1-i)
+			for i := i0; i < i1; i += ti {
+				mm := min(ti, i1-i)
 				for q := range ap {
 					ap[q] = &a[(i+min(q, mm-1))*lda+pc]
 				}
-				dot(kb, &ap, &bp, &out)
+				dot.fn(kv, &ap, &bp, &out)
+				if kv < kb {
+					dotTail(&out, mm, nn, a[i*lda+pc+kv:], lda, b[j*ldb+pc+kv:], ldb, kb-kv)
+				}
 				for ii := 0; ii < mm; ii++ {
 					ci := c[(i+ii)*ldc+j : (i+ii)*ldc+j+nn]
 					for jj := range ci {
@@ -77,6 +92,22 @@ func gemmDotRange(dot func(kc int, a, b *[4]*float32, out *[16]float32), i0, i1,
 					}
 				}
 			}
+		}
+	}
+}
+
+// dotTail adds the products of the last r steps, which the kernel leaves out,
+// to out.
+func dotTail(out *[16]float32, mm, nn int, a []float32, lda int, b []float32, ldb, r int) {
+	for ii := 0; ii < mm; ii++ {
+		ar := a[ii*lda : ii*lda+r]
+		for jj := 0; jj < nn; jj++ {
+			br := b[jj*ldb : jj*ldb+r]
+			s := out[4*jj+ii]
+			for p, v := range ar {
+				s += v * br[p]
+			}
+			out[4*jj+ii] = s
 		}
 	}
 }

@@ -4,3 +4,6 @@ package kernels
 
 // gemmKernels lists the microkernels usable on this machine, fastest first.
 func gemmKernels() []*gemmKernel { return []*gemmKernel{kernelGo} }
+
+// dotKernels lists the dot kernels usable on this machine: none.
+func dotKernels() []*dotKernel { return nil }

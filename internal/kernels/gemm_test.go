@@ -20,15 +20,15 @@ type gemmImpl struct {
 // by small matrices.
 func gemmImpls() []gemmImpl {
 	impls := []gemmImpl{{"Sgemm", Sgemm}}
-	if gemmDot4x4 != nil {
+	for _, d := range dotKernels() {
 		// The dot path, for A·Bᵀ at any size; other cases go to Sgemm.
-		impls = append(impls, gemmImpl{"dot4x4", func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		impls = append(impls, gemmImpl{fmt.Sprintf("dot%dx%d", d.ti, d.tj), func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 			if transA || !transB || m == 0 || n == 0 || k == 0 { // the GEMV case has its own test
 				Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 				return
 			}
 			checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-			gemmDotParallel(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			gemmDotParallel(d, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		}})
 	}
 	kerns := gemmKernels()

@@ -79,6 +79,7 @@ func main() {
 	emitTranspose(&w)
 	emitDot(&w)
 	emitTranspose8(&w)
+	emitDotAVX2(&w)
 	if err := os.WriteFile(*out, w.Bytes(), 0o666); err != nil {
 		log.Fatal(err)
 	}
@@ -465,6 +466,71 @@ func emitTranspose8(w *bytes.Buffer) {
 	for j := 0; j < 8; j++ {
 		p("VMOVUPS %s, (DI)", y(8+j))
 		p("ADDQ R8, DI")
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// emitDotAVX2 writes dotAVX2x3x4, the dot kernel for CPUs with AVX2 only:
+// rows a0..a2 with rows b0..b3, eight lanes wide, over kc floats (a multiple
+// of 8), writing the dot product of a_i and b_j to out[4*j+i] (out[4*j+3] is
+// set to 0).
+func emitDotAVX2(w *bytes.Buffer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
+	y := func(i int) string { return fmt.Sprintf("Y%d", i) }
+	acc := func(i, j int) string { return y(3*j + i) }
+	aRegs := []string{"SI", "DI", "DX"}
+	bRegs := []string{"BX", "R8", "R9", "R10"}
+	fmt.Fprintf(w, "\n// func dotAVX2x3x4(kc int, a *[4]*float32, b *[4]*float32, out *[16]float32)\n")
+	fmt.Fprintf(w, "TEXT ·dotAVX2x3x4(SB), NOSPLIT, $0-32\n")
+	p("MOVQ a+8(FP), AX")
+	for i, r := range aRegs {
+		p("MOVQ %d(AX), %s", 8*i, r)
+	}
+	p("MOVQ b+16(FP), AX")
+	for j, r := range bRegs {
+		p("MOVQ %d(AX), %s", 8*j, r)
+	}
+	p("MOVQ kc+0(FP), CX")
+	p("SHRQ $3, CX")
+	p("XORQ AX, AX")
+	for i := 0; i < 12; i++ {
+		p("VXORPS %s, %s, %s", y(i), y(i), y(i))
+	}
+	p("TESTQ CX, CX")
+	p("JZ dot2_reduce")
+	fmt.Fprintf(w, "dot2_loop:\n")
+	for i, r := range aRegs {
+		p("VMOVUPS (%s)(AX*1), %s", r, y(12+i))
+	}
+	for j, r := range bRegs {
+		p("VMOVUPS (%s)(AX*1), Y15", r)
+		for i := 0; i < 3; i++ {
+			p("VFMADD231PS Y15, %s, %s", y(12+i), acc(i, j))
+		}
+	}
+	p("ADDQ $32, AX")
+	p("DECQ CX")
+	p("JNZ dot2_loop")
+	fmt.Fprintf(w, "dot2_reduce:\n")
+	p("VXORPS Y15, Y15, Y15")
+	p("MOVQ out+24(FP), AX")
+	// Two groups of eight: x[4j'+i] for j' = 0, 1 (columns 2g, 2g+1), with
+	// x[4j'+3] the zero register. Pairwise horizontal adds leave, per
+	// 128-bit lane, the lane sums of x0..x3 and x4..x7; adding the two
+	// lanes gives the eight sums in order.
+	for g := 0; g < 2; g++ {
+		r := []string{acc(0, 2*g), acc(1, 2*g), acc(2, 2*g), "Y15", acc(0, 2*g+1), acc(1, 2*g+1), acc(2, 2*g+1), "Y15"}
+		p("VHADDPS %s, %s, %s", r[1], r[0], r[0])
+		p("VHADDPS %s, %s, %s", r[3], r[2], r[2])
+		p("VHADDPS %s, %s, %s", r[5], r[4], r[4])
+		p("VHADDPS %s, %s, %s", r[7], r[6], r[6])
+		p("VHADDPS %s, %s, %s", r[2], r[0], r[0])
+		p("VHADDPS %s, %s, %s", r[6], r[4], r[4])
+		p("VPERM2F128 $0x20, %s, %s, %s", r[4], r[0], r[1])
+		p("VPERM2F128 $0x31, %s, %s, %s", r[4], r[0], r[2])
+		p("VADDPS %s, %s, %s", r[2], r[1], r[1])
+		p("VMOVUPS %s, %d(AX)", r[1], 32*g)
 	}
 	p("VZEROUPPER")
 	p("RET")
