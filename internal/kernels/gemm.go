@@ -12,8 +12,10 @@ import "fmt"
 // The product is computed by a cache-blocked, packed algorithm (see
 // gemm_blocked.go) split over Workers() goroutines, with an AVX-512 or
 // AVX2+FMA microkernel in assembly when the CPU has one, and a plain-Go one
-// otherwise or with -tags noasm. Results can differ from SgemmRef in the last
-// bits, since the order of the sums differs.
+// otherwise or with -tags noasm. Matrix-vector products and A·Bᵀ with few
+// rows or columns and a long reduction are computed instead as dot products
+// of unpacked rows (gemm_dot.go). Results can differ from SgemmRef in the
+// last bits, since the order of the sums differs.
 //
 // It panics if a dimension is negative, a leading dimension is too small, or
 // a slice is too short for the matrix it holds.
