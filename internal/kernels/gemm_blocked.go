@@ -22,8 +22,8 @@ import (
 // m is small (gemmDirectBMaxM); when B is stored transposed packing takes a
 // transpose of 16×16 (AVX-512) or 8×8 (AVX2) blocks.
 //
-// Scratch buffers come from a sync.Pool, so a steady stream of calls does not
-// allocate.
+// Scratch buffers come from a free list backed by a sync.Pool (getScratch),
+// so a steady stream of calls does not allocate.
 //
 // Work is split between workers by cutting C into independent blocks of rows
 // or columns; each worker packs its own panels, so workers never wait on each
