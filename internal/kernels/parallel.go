@@ -142,7 +142,10 @@ var (
 	helperCount int
 )
 
-// helperSpin is how long an idle helper polls for work before parking.
+// helperSpin is how long an idle helper polls for work before parking. On
+// a WGAN-GP step of the paper's ResNet (d = 16, batch 16, 2 cores) it took
+// 1.45 s with no polling, 1.29 s polling for 100µs, 1.14 s for 500µs and
+// 1.15 s for 2ms.
 const helperSpin = 500 * time.Microsecond
 
 // startHelpers makes sure at least n helper goroutines exist.
@@ -166,17 +169,19 @@ func helper() {
 	}
 }
 
-// pollTask polls for a task for helperSpin, yielding the processor between
-// polls, then blocks.
+// pollTask polls for a task for about helperSpin, yielding the processor
+// between polls (and reading the clock only every 32 polls), then blocks.
 func pollTask() helperTask {
 	start := time.Now()
-	for time.Since(start) < helperSpin {
+	for i := 1; ; i++ {
 		runtime.Gosched()
 		select {
 		case t := <-helperJobs:
 			return t
 		default:
 		}
+		if i%32 == 0 && time.Since(start) > helperSpin {
+			return <-helperJobs
+		}
 	}
-	return <-helperJobs
 }
