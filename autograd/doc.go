@@ -22,13 +22,17 @@
 // A graph is recorded only while gradients are enabled (see NoGrad) and only
 // for operations that have an input requiring gradients. Leaves that require
 // gradients are made with Leaf (or SetRequiresGrad); everything else is a
-// constant. A first-order Backward or Grad evaluates the rules without
-// recording, so the graph is garbage as soon as the caller drops the loss.
+// constant. A first-order Backward or Grad returns constants and keeps no
+// graph of its own work, so the forward graph is garbage as soon as the
+// caller drops the loss. Backward and Grad never use the NoGrad switch, so
+// training in one goroutine is not disturbed by a Backward in another.
 //
 // # Memory and concurrency
 //
 // A Var's Value is never modified by this package after creation (Backward
-// writes only to Grad fields of leaves). The no-grad switch is process-wide,
-// like a global torch.no_grad: do not toggle it from several goroutines that
-// also record graphs.
+// writes only to Grad fields of leaves). The NoGrad switch is process-wide,
+// like a global torch.no_grad: do not use it in one goroutine while another
+// records a graph. It only saves memory: a graph that nobody differentiates
+// costs no arithmetic, and is garbage once its result is dropped, so
+// inference code that returns plain tensors may simply run without it.
 package autograd

@@ -184,7 +184,7 @@ func TestGradCheckCatchesWrongRule(t *testing.T) {
 	f := func(x []*Var) *Var { return Tanh(x[0]) }
 	in := []*tensor.Tensor{tensor.FromSlice([]float32{-0.5, 0.1, 0.7}, 3)}
 	// First-order error: 1 - y instead of 1 - y².
-	rules["tanh"] = func(n *node, g *Var, need []bool) []*Var {
+	rules["tanh"] = func(n *node, g *Var, need []bool, create bool) []*Var {
 		return []*Var{Mul(g, AddScalar(Neg(n.out), 1))}
 	}
 	if err := GradCheck(f, in, nil); err == nil || !strings.Contains(err.Error(), "analytic") {
@@ -192,7 +192,7 @@ func TestGradCheckCatchesWrongRule(t *testing.T) {
 	}
 	// Second-order error only: the right value, built from a constant, so its
 	// own derivative is lost.
-	rules["tanh"] = func(n *node, g *Var, need []bool) []*Var {
+	rules["tanh"] = func(n *node, g *Var, need []bool, create bool) []*Var {
 		d := tensor.AddScalar(tensor.Neg(tensor.Square(n.out.Value)), 1)
 		return []*Var{Mul(g, Const(d))}
 	}

@@ -46,13 +46,7 @@ func Grad(y *Var, xs []*Var, opts ...GradOption) []*Var {
 	for _, x := range xs {
 		targets[x] = true
 	}
-	var grads map[*Var]*Var
-	run := func() { grads = backprop(y, seed, func(v *Var) bool { return targets[v] }) }
-	if cfg.createGraph {
-		run()
-	} else {
-		NoGrad(run)
-	}
+	grads := backprop(y, seed, func(v *Var) bool { return targets[v] }, cfg.createGraph)
 	out := make([]*Var, len(xs))
 	for i, x := range xs {
 		if g := grads[x]; g != nil {
@@ -71,10 +65,7 @@ func Grad(y *Var, xs []*Var, opts ...GradOption) []*Var {
 // It panics if y has more than one element.
 func Backward(y *Var) {
 	seed := seedFor("Backward", y, nil)
-	var grads map[*Var]*Var
-	NoGrad(func() {
-		grads = backprop(y, seed, func(v *Var) bool { return v.fn == nil && v.requiresGrad })
-	})
+	grads := backprop(y, seed, func(v *Var) bool { return v.fn == nil && v.requiresGrad }, false)
 	for v, g := range grads {
 		if v.fn != nil || !v.requiresGrad {
 			continue
@@ -103,7 +94,12 @@ func seedFor(op string, y *Var, seed *Var) *Var {
 // backprop propagates seed from y back through the recorded graph and
 // returns the accumulated gradient of every Var on a path from y to a Var
 // for which want is true. Branches that reach no such Var are skipped.
-func backprop(y, seed *Var, want func(*Var) bool) map[*Var]*Var {
+//
+// Without create, the gradients are constants: each rule's results are cut
+// from whatever graph the rule's ops recorded, so nothing is retained. This
+// does not touch the process-wide NoGrad switch, so a Backward in one
+// goroutine never stops another goroutine from recording.
+func backprop(y, seed *Var, want func(*Var) bool, create bool) map[*Var]*Var {
 	grads := map[*Var]*Var{}
 	if !y.requiresGrad {
 		return grads
@@ -151,12 +147,15 @@ func backprop(y, seed *Var, want func(*Var) bool) map[*Var]*Var {
 			continue
 		}
 		rule := rules[v.fn.op]
-		gs := rule(v.fn, g, need)
+		gs := rule(v.fn, g, need, create)
 		for k, in := range v.fn.inputs {
 			if !need[k] || gs[k] == nil {
 				continue
 			}
 			gk := gs[k]
+			if !create && gk.fn != nil {
+				gk = Const(gk.Value)
+			}
 			if !slices.Equal(gk.Value.Shape(), in.Value.Shape()) {
 				panic(fmt.Sprintf("autograd: rule for %s gave gradient of shape %v for input %d of shape %v", v.fn.op, gk.Value.Shape(), k, in.Value.Shape()))
 			}

@@ -111,3 +111,32 @@ func TestGraphMisusePanics(t *testing.T) {
 		})
 	}
 }
+
+// TestBackwardLeavesOtherGoroutinesRecording checks that a first-order
+// Backward does not switch recording off process-wide: another goroutine
+// building a graph at the same time must keep its graph.
+func TestBackwardLeavesOtherGoroutinesRecording(t *testing.T) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w := Leaf(tensor.Ones(64))
+		for range 2000 {
+			Backward(Sum(Tanh(Mul(w, w)), false))
+		}
+	}()
+	x := Leaf(tensor.Ones(8))
+	lost := 0
+	for {
+		select {
+		case <-done:
+			if lost > 0 {
+				t.Errorf("%d ops recorded no graph while another goroutine ran Backward", lost)
+			}
+			return
+		default:
+		}
+		if y := Mul(x, x); !y.RequiresGrad() {
+			lost++
+		}
+	}
+}

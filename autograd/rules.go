@@ -10,19 +10,21 @@ import (
 // output. need[i] says whether input i wants one; a rule may return nil for
 // inputs that do not. Every rule is written with the differentiable
 // operations of this package, so the gradients it builds can be
-// differentiated again.
-type rule func(n *node, g *Var, need []bool) []*Var
+// differentiated again. create is false when the caller will use only the
+// values (a first-order Backward or Grad): a rule may then compute the same
+// values with a fused kernel instead.
+type rule func(n *node, g *Var, need []bool, create bool) []*Var
 
 // rules is the table of backward rules, one per primitive operation.
 var rules map[string]rule
 
 func init() {
 	rules = map[string]rule{
-		"add": func(n *node, g *Var, need []bool) []*Var {
+		"add": func(n *node, g *Var, need []bool, create bool) []*Var {
 			a, b := n.inputs[0], n.inputs[1]
 			return []*Var{sumToIf(need[0], g, a), sumToIf(need[1], g, b)}
 		},
-		"sub": func(n *node, g *Var, need []bool) []*Var {
+		"sub": func(n *node, g *Var, need []bool, create bool) []*Var {
 			a, b := n.inputs[0], n.inputs[1]
 			var gb *Var
 			if need[1] {
@@ -30,7 +32,7 @@ func init() {
 			}
 			return []*Var{sumToIf(need[0], g, a), gb}
 		},
-		"mul": func(n *node, g *Var, need []bool) []*Var {
+		"mul": func(n *node, g *Var, need []bool, create bool) []*Var {
 			a, b := n.inputs[0], n.inputs[1]
 			var ga, gb *Var
 			if need[0] {
@@ -41,7 +43,7 @@ func init() {
 			}
 			return []*Var{ga, gb}
 		},
-		"div": func(n *node, g *Var, need []bool) []*Var {
+		"div": func(n *node, g *Var, need []bool, create bool) []*Var {
 			a, b := n.inputs[0], n.inputs[1]
 			var ga, gb *Var
 			if need[0] {
@@ -52,71 +54,71 @@ func init() {
 			}
 			return []*Var{ga, gb}
 		},
-		"neg": func(n *node, g *Var, need []bool) []*Var { return []*Var{Neg(g)} },
-		"scale": func(n *node, g *Var, need []bool) []*Var {
+		"neg": func(n *node, g *Var, need []bool, create bool) []*Var { return []*Var{Neg(g)} },
+		"scale": func(n *node, g *Var, need []bool, create bool) []*Var {
 			return []*Var{Scale(g, n.attrs.(float32))}
 		},
-		"addscalar": func(n *node, g *Var, need []bool) []*Var { return []*Var{g} },
-		"square": func(n *node, g *Var, need []bool) []*Var {
+		"addscalar": func(n *node, g *Var, need []bool, create bool) []*Var { return []*Var{g} },
+		"square": func(n *node, g *Var, need []bool, create bool) []*Var {
 			return []*Var{Mul(g, Scale(n.inputs[0], 2))}
 		},
-		"exp": func(n *node, g *Var, need []bool) []*Var { return []*Var{Mul(g, n.out)} },
-		"log": func(n *node, g *Var, need []bool) []*Var { return []*Var{Div(g, n.inputs[0])} },
-		"sqrt": func(n *node, g *Var, need []bool) []*Var {
+		"exp": func(n *node, g *Var, need []bool, create bool) []*Var { return []*Var{Mul(g, n.out)} },
+		"log": func(n *node, g *Var, need []bool, create bool) []*Var { return []*Var{Div(g, n.inputs[0])} },
+		"sqrt": func(n *node, g *Var, need []bool, create bool) []*Var {
 			return []*Var{Div(g, Scale(n.out, 2))}
 		},
-		"rsqrt": func(n *node, g *Var, need []bool) []*Var { // d(x^-1/2) = -1/2 y^3
+		"rsqrt": func(n *node, g *Var, need []bool, create bool) []*Var { // d(x^-1/2) = -1/2 y^3
 			return []*Var{Mul(g, Scale(Pow(n.out, 3), -0.5))}
 		},
-		"pow": func(n *node, g *Var, need []bool) []*Var {
+		"pow": func(n *node, g *Var, need []bool, create bool) []*Var {
 			p := n.attrs.(float32)
 			return []*Var{Mul(g, Scale(Pow(n.inputs[0], p-1), p))}
 		},
-		"abs": func(n *node, g *Var, need []bool) []*Var {
+		"abs": func(n *node, g *Var, need []bool, create bool) []*Var {
 			return []*Var{Mul(g, Const(tensor.Sign(n.inputs[0].Value)))}
 		},
-		"tanh": func(n *node, g *Var, need []bool) []*Var { // 1 - y^2
+		"tanh": func(n *node, g *Var, need []bool, create bool) []*Var { // 1 - y^2
 			return []*Var{Mul(g, AddScalar(Neg(Square(n.out)), 1))}
 		},
-		"sigmoid": func(n *node, g *Var, need []bool) []*Var { // y (1 - y)
+		"sigmoid": func(n *node, g *Var, need []bool, create bool) []*Var { // y (1 - y)
 			y := n.out
 			return []*Var{Mul(g, Mul(y, AddScalar(Neg(y), 1)))}
 		},
-		"relu": func(n *node, g *Var, need []bool) []*Var {
+		"relu": func(n *node, g *Var, need []bool, create bool) []*Var {
 			return []*Var{maskBySign(g, n.inputs[0], 0)}
 		},
-		"leakyrelu": func(n *node, g *Var, need []bool) []*Var {
+		"leakyrelu": func(n *node, g *Var, need []bool, create bool) []*Var {
 			return []*Var{maskBySign(g, n.inputs[0], n.attrs.(float32))}
 		},
-		"masksign": func(n *node, g *Var, need []bool) []*Var {
+		"masksign": func(n *node, g *Var, need []bool, create bool) []*Var {
 			// Linear in g; the mask is piecewise constant in x, so x gets
 			// no gradient.
 			return []*Var{maskBySign(g, n.inputs[1], n.attrs.(float32)), nil}
 		},
-		"standardize": func(n *node, g *Var, need []bool) []*Var {
+		"standardize": func(n *node, g *Var, need []bool, create bool) []*Var {
 			// With x̂ = (x-μ)/σ over the reduced axes:
 			// dx = (g - mean(g) - x̂·mean(g·x̂)) / σ.
 			// σ is rebuilt from x and x̂ is the op's output, so both stay
 			// in the graph for higher orders.
 			a := n.attrs.(standardizeAttrs)
 			x, xhat := n.inputs[0], n.out
-			if !GradEnabled() { // first order: the same value, fused
+			if !create { // first order: the same value, fused
 				return []*Var{Const(tensor.StandardizeGrad(g.Value, xhat.Value, a.variance, a.eps, a.axes...))}
 			}
 			inv := Rsqrt(AddScalar(Variance(x, true, a.axes...), a.eps))
 			c := Sub(Sub(g, Mean(g, true, a.axes...)), Mul(xhat, Mean(Mul(g, xhat), true, a.axes...)))
 			return []*Var{Mul(c, inv)}
 		},
-		"sum": func(n *node, g *Var, need []bool) []*Var {
+		"sum": func(n *node, g *Var, need []bool, create bool) []*Var {
 			x := n.inputs[0]
 			return []*Var{unreduce(g, x, n.attrs.(reduceAttrs))}
 		},
-		"mean": func(n *node, g *Var, need []bool) []*Var {
+		"mean": func(n *node, g *Var, need []bool, create bool) []*Var {
 			x := n.inputs[0]
 			k := float32(x.Value.Len()) / float32(max(1, n.out.Value.Len()))
 			return []*Var{Scale(unreduce(g, x, n.attrs.(reduceAttrs)), 1/k)}
 		},
-		"max": func(n *node, g *Var, need []bool) []*Var {
+		"max": func(n *node, g *Var, need []bool, create bool) []*Var {
 			x := n.inputs[0]
 			a := n.attrs.(reduceAttrs)
 			// Share the gradient among the maxima: mask / count.
@@ -128,10 +130,10 @@ func init() {
 			cnt := tensor.Sum(mask, true, a.axes...)
 			return []*Var{Mul(unreduce(g, x, a), Const(tensor.Div(mask, cnt)))}
 		},
-		"reshape": func(n *node, g *Var, need []bool) []*Var {
+		"reshape": func(n *node, g *Var, need []bool, create bool) []*Var {
 			return []*Var{Reshape(g, n.inputs[0].Value.Shape()...)}
 		},
-		"permute": func(n *node, g *Var, need []bool) []*Var {
+		"permute": func(n *node, g *Var, need []bool, create bool) []*Var {
 			perm := n.attrs.([]int)
 			inv := make([]int, len(perm))
 			for i, p := range perm {
@@ -139,20 +141,20 @@ func init() {
 			}
 			return []*Var{Permute(g, inv...)}
 		},
-		"broadcast": func(n *node, g *Var, need []bool) []*Var {
+		"broadcast": func(n *node, g *Var, need []bool, create bool) []*Var {
 			return []*Var{SumTo(g, n.inputs[0].Value.Shape()...)}
 		},
-		"sumto": func(n *node, g *Var, need []bool) []*Var {
+		"sumto": func(n *node, g *Var, need []bool, create bool) []*Var {
 			return []*Var{BroadcastTo(g, n.inputs[0].Value.Shape()...)}
 		},
-		"slice": func(n *node, g *Var, need []bool) []*Var {
+		"slice": func(n *node, g *Var, need []bool, create bool) []*Var {
 			a := n.attrs.(sliceAttrs)
 			x := n.inputs[0].Value
 			pads := make([][2]int, x.Dims())
 			pads[a.axis] = [2]int{a.start, x.Dim(a.axis) - a.end}
 			return []*Var{Pad(g, 0, pads...)}
 		},
-		"pad": func(n *node, g *Var, need []bool) []*Var {
+		"pad": func(n *node, g *Var, need []bool, create bool) []*Var {
 			pads := n.attrs.([][2]int)
 			out := g
 			for ax, p := range pads {
@@ -162,7 +164,7 @@ func init() {
 			}
 			return []*Var{out}
 		},
-		"concat": func(n *node, g *Var, need []bool) []*Var {
+		"concat": func(n *node, g *Var, need []bool, create bool) []*Var {
 			axis := n.attrs.(int)
 			out := make([]*Var, len(n.inputs))
 			start := 0
@@ -175,15 +177,15 @@ func init() {
 			}
 			return out
 		},
-		"indexselect": func(n *node, g *Var, need []bool) []*Var {
+		"indexselect": func(n *node, g *Var, need []bool, create bool) []*Var {
 			a := n.attrs.(indexAttrs)
 			return []*Var{IndexAdd(g, a.axis, a.idx, a.n)}
 		},
-		"indexadd": func(n *node, g *Var, need []bool) []*Var {
+		"indexadd": func(n *node, g *Var, need []bool, create bool) []*Var {
 			a := n.attrs.(indexAttrs)
 			return []*Var{IndexSelect(g, a.axis, a.idx)}
 		},
-		"where": func(n *node, g *Var, need []bool) []*Var {
+		"where": func(n *node, g *Var, need []bool, create bool) []*Var {
 			cond := n.attrs.(*tensor.Tensor)
 			a, b := n.inputs[0], n.inputs[1]
 			mask := tensor.Apply(cond, func(v float32) float32 { return b2f(v != 0) })
@@ -196,7 +198,7 @@ func init() {
 			}
 			return []*Var{ga, gb}
 		},
-		"matmul": func(n *node, g *Var, need []bool) []*Var {
+		"matmul": func(n *node, g *Var, need []bool, create bool) []*Var {
 			t := n.attrs.(matmulAttrs)
 			a, b := n.inputs[0], n.inputs[1]
 			var ga, gb *Var
@@ -219,7 +221,7 @@ func init() {
 			}
 			return []*Var{ga, gb}
 		},
-		"conv2d": func(n *node, g *Var, need []bool) []*Var {
+		"conv2d": func(n *node, g *Var, need []bool, create bool) []*Var {
 			p := n.attrs.(tensor.ConvParams)
 			x, w := n.inputs[0], n.inputs[1]
 			var gx, gw *Var
@@ -231,7 +233,7 @@ func init() {
 			}
 			return []*Var{gx, gw}
 		},
-		"conv2d_dx": func(n *node, g *Var, need []bool) []*Var {
+		"conv2d_dx": func(n *node, g *Var, need []bool, create bool) []*Var {
 			// out = T(gy, w), linear in each: d/dgy = conv(G, w), d/dw = dW(G, gy).
 			a := n.attrs.(convGradAttrs)
 			gy, w := n.inputs[0], n.inputs[1]
@@ -244,7 +246,7 @@ func init() {
 			}
 			return []*Var{ggy, gw}
 		},
-		"conv2d_dw": func(n *node, g *Var, need []bool) []*Var {
+		"conv2d_dw": func(n *node, g *Var, need []bool, create bool) []*Var {
 			// out = dW(x, gy): d/dx = T(gy, G), d/dgy = conv(x, G).
 			a := n.attrs.(convGradAttrs)
 			x, gy := n.inputs[0], n.inputs[1]
@@ -257,11 +259,11 @@ func init() {
 			}
 			return []*Var{gx, ggy}
 		},
-		"upsample": func(n *node, g *Var, need []bool) []*Var {
+		"upsample": func(n *node, g *Var, need []bool, create bool) []*Var {
 			s := n.attrs.(int)
 			return []*Var{Scale(AvgPool2d(g, s), float32(s*s))}
 		},
-		"avgpool": func(n *node, g *Var, need []bool) []*Var {
+		"avgpool": func(n *node, g *Var, need []bool, create bool) []*Var {
 			k := n.attrs.(int)
 			x := n.inputs[0].Value
 			up := Scale(UpsampleNearest(g, k), 1/float32(k*k))
@@ -271,21 +273,21 @@ func init() {
 			}
 			return []*Var{up}
 		},
-		"avgpoolp": func(n *node, g *Var, need []bool) []*Var {
+		"avgpoolp": func(n *node, g *Var, need []bool, create bool) []*Var {
 			return []*Var{avgPool2dWithGrad(g, n.attrs.(poolAttrs))}
 		},
-		"avgpoolp_grad": func(n *node, g *Var, need []bool) []*Var {
+		"avgpoolp_grad": func(n *node, g *Var, need []bool, create bool) []*Var {
 			return []*Var{AvgPool2dWith(g, n.attrs.(poolAttrs).p)}
 		},
-		"maxpool": func(n *node, g *Var, need []bool) []*Var {
+		"maxpool": func(n *node, g *Var, need []bool, create bool) []*Var {
 			a := n.attrs.(planeAttrs)
 			return []*Var{planeScatter(g, a.idx, a.h, a.w)}
 		},
-		"planescatter": func(n *node, g *Var, need []bool) []*Var {
+		"planescatter": func(n *node, g *Var, need []bool, create bool) []*Var {
 			a := n.attrs.(planeAttrs) // h, w: the source's plane size
 			return []*Var{planeGather(g, a.idx, a.h, a.w)}
 		},
-		"planegather": func(n *node, g *Var, need []bool) []*Var {
+		"planegather": func(n *node, g *Var, need []bool, create bool) []*Var {
 			a := n.attrs.(planeAttrs)
 			return []*Var{planeScatter(g, a.idx, a.h, a.w)}
 		},

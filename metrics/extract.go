@@ -15,9 +15,9 @@ import (
 // precision/recall compare two sets of images.
 //
 // Features takes an [N, C, H, W] tensor of images with values in [-1, 1] and
-// returns an [N, Dim] tensor. It must not modify its argument, must not record
-// an autograd graph (run networks inside autograd.NoGrad), must be
-// deterministic, and must be safe for concurrent calls: the functions of this
+// returns an [N, Dim] tensor. It must not modify its argument, must return a
+// plain tensor (any autograd graph it records is then garbage; it must not
+// use autograd.NoGrad, which is process-wide), must be deterministic, and must be safe for concurrent calls: the functions of this
 // package extract several batches at once. Name identifies the network and
 // its weights ("gantry-gray", "inception-v3-pytorch-fid"); every result is
 // labelled with it.
@@ -32,9 +32,7 @@ type Extractor interface {
 // wrapping it, for instance
 //
 //	func(n int, r *rand.Rand) *tensor.Tensor {
-//		var x *autograd.Var
-//		autograd.NoGrad(func() { x = g.Forward(autograd.Const(tensor.RandN(r, n, 128))) })
-//		return x.Value
+//		return g.Forward(autograd.Const(tensor.RandN(r, n, 128))).Value
 //	}
 //
 // The functions of this package call a Sampler from one goroutine at a time,

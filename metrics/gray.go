@@ -90,11 +90,11 @@ func (g *GrayExtractor) Features(images *tensor.Tensor) *tensor.Tensor {
 	if s := images.Shape(); len(s) != 4 || (s[1] != 1 && s[1] != 3) {
 		panic(fmt.Sprintf("metrics: GrayExtractor.Features: images of shape %v; want [N, 1 or 3, H, W]", s))
 	}
-	var f *autograd.Var
-	autograd.NoGrad(func() {
-		f = g.net.Features(autograd.Const(graynet.ToGray(images)))
-	})
-	return f.Value
+	// The network's parameters require gradients, so a graph is recorded;
+	// it is garbage once the tensor is returned. NoGrad is not used because
+	// it is process-wide and would stop a concurrent training loop from
+	// recording.
+	return g.net.Features(autograd.Const(graynet.ToGray(images))).Value
 }
 
 // Classify returns the [N, 20] class logits of images (MNIST digits 0-9,
@@ -103,9 +103,5 @@ func (g *GrayExtractor) Classify(images *tensor.Tensor) *tensor.Tensor {
 	if s := images.Shape(); len(s) != 4 || (s[1] != 1 && s[1] != 3) {
 		panic(fmt.Sprintf("metrics: GrayExtractor.Classify: images of shape %v; want [N, 1 or 3, H, W]", s))
 	}
-	var f *autograd.Var
-	autograd.NoGrad(func() {
-		f = g.net.Forward(autograd.Const(graynet.ToGray(images)))
-	})
-	return f.Value
+	return g.net.Forward(autograd.Const(graynet.ToGray(images))).Value
 }

@@ -91,7 +91,7 @@ func NewIWCritic(c, h, w, width int, r *rand.Rand) nn.Module {
 // Result.N1 and N2 are the evaluation images and samples, Steps the critic
 // updates; comparing IW values needs the same critic, steps and data.
 //
-// gen is called inside autograd.NoGrad; r drives the critic's initialisation,
+// gen's images are used as constants; r drives the critic's initialisation,
 // the batches, ε and the sampler. Training that produces a non-finite loss
 // stops with an *IWError.
 //
@@ -141,8 +141,7 @@ func IW(gen Sampler, train, eval data.Dataset, r *rand.Rand, o IWOptions) (Resul
 	opt := optim.NewAdam(optim.Named(nn.Parameters(critic)), cfg)
 
 	sample := func(b int) *tensor.Tensor {
-		var x *tensor.Tensor
-		autograd.NoGrad(func() { x = gen(b, r) })
+		x := gen(b, r)
 		if sh := x.Shape(); len(sh) != 4 || sh[0] != b || !slices.Equal(sh[1:], shape) {
 			panic(fmt.Sprintf("metrics: IW: sampler returned shape %v for %d images; want [%d %d %d %d]", sh, b, b, shape[0], shape[1], shape[2]))
 		}
@@ -173,9 +172,10 @@ func IW(gen Sampler, train, eval data.Dataset, r *rand.Rand, o IWOptions) (Resul
 		opt.Step()
 	}
 
-	// Evaluate the trained critic, without recording.
+	// Evaluate the trained critic. Its outputs are read as plain values, so
+	// the graphs recorded through its parameters are garbage at once.
 	var evalSum, genSum float64
-	autograd.NoGrad(func() {
+	func() {
 		per := shape[0] * shape[1] * shape[2]
 		cp, _ := eval.(data.Copier)
 		for start := 0; start < eval.Len(); start += o.BatchSize {
@@ -195,7 +195,7 @@ func IW(gen Sampler, train, eval data.Dataset, r *rand.Rand, o IWOptions) (Resul
 			b := min(o.BatchSize, o.Samples-start)
 			genSum += sumScores(score(autograd.Const(sample(b))))
 		}
-	})
+	}()
 	v := genSum/float64(o.Samples) - evalSum/float64(eval.Len())
 	res := Result{Metric: "IW", Value: v, N1: eval.Len(), N2: o.Samples, Steps: o.Steps}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
