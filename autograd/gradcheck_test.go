@@ -34,7 +34,6 @@ type opCase struct {
 	f        func(xs []*Var) *Var
 	kink     bool // inputs must stay away from 0
 	distinct bool // inputs are well-separated distinct values (max ties)
-	second   bool // run GradGradCheck too (false only where the op is linear-free of curvature tests)
 }
 
 var conv = tensor.ConvParams{Stride: [2]int{2, 1}, Padding: [2]int{1, 2}, Dilation: [2]int{1, 2}}
