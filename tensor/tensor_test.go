@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -368,6 +369,28 @@ func TestStandardizeGrad(t *testing.T) {
 		want := Mul(c, Rsqrt(AddScalar(v, 1e-5)))
 		if !AllClose(got, want, 1e-4, 1e-5) {
 			t.Errorf("StandardizeGrad(axes %v) differs from the composite", axes)
+		}
+	}
+}
+
+// TestDeterministicAcrossWorkers checks that results do not depend on how
+// many workers the kernels split over: each output is summed in one fixed
+// order.
+func TestDeterministicAcrossWorkers(t *testing.T) {
+	r := rng(8)
+	x, w := RandN(r, 16, 24, 12, 12), RandN(r, 32, 24, 3, 3)
+	a, b := RandN(r, 3, 200, 300), RandN(r, 300, 150)
+	p := ConvParams{Padding: [2]int{1, 1}}
+	run := func(procs int) []*Tensor {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		y := Conv2d(x, w, p)
+		return []*Tensor{y, Conv2dInputGrad(y, w, 12, 12, p), Conv2dWeightGrad(x, y, 3, 3, p),
+			MatMul(a, b), Sum(y, false, 0, 2, 3), Mean(a, true, 1)}
+	}
+	one, many := run(1), run(4)
+	for i := range one {
+		if !Equal(one[i], many[i]) {
+			t.Errorf("result %d differs between 1 and 4 workers", i)
 		}
 	}
 }
