@@ -3,7 +3,9 @@ package data
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/gantry-go/gantry/tensor"
 )
@@ -30,6 +32,9 @@ type Loader struct {
 	labels []int
 	per    int
 	w      int
+	idx    []int  // this batch's images
+	flips  []bool // and which of them to mirror
+	fetch  int    // goroutines filling a batch
 }
 
 // LoaderOption configures a Loader.
@@ -38,6 +43,20 @@ type LoaderOption func(*Loader)
 // RandomFlip mirrors each image of a batch left to right with probability
 // 1/2, drawn from the loader's random source.
 func RandomFlip() LoaderOption { return func(l *Loader) { l.flip = true } }
+
+// ParallelFetch fills each batch with n goroutines, each fetching a share of
+// its images. It is the default, with n = GOMAXPROCS, for datasets that do
+// not implement Copier (a user's dataset that decodes files on demand);
+// this package's datasets hold decoded images and are fetched by the calling
+// goroutine. The batches are the same for any n.
+//
+// It panics if n < 1.
+func ParallelFetch(n int) LoaderOption {
+	if n < 1 {
+		panic(fmt.Sprintf("data: ParallelFetch: %d goroutines", n))
+	}
+	return func(l *Loader) { l.fetch = n }
+}
 
 // NewLoader returns a loader of batches of size batch from ds, shuffled with
 // r.
@@ -61,6 +80,12 @@ func NewLoader(ds Dataset, batch int, r *rand.Rand, opts ...LoaderOption) *Loade
 		labels: make([]int, batch),
 		per:    s[0] * s[1] * s[2],
 		w:      s[2],
+		idx:    make([]int, batch),
+		flips:  make([]bool, batch),
+		fetch:  1,
+	}
+	if _, ok := ds.(Copier); !ok {
+		l.fetch = runtime.GOMAXPROCS(0)
 	}
 	for i := range l.perm {
 		l.perm[i] = i
@@ -75,23 +100,47 @@ func NewLoader(ds Dataset, batch int, r *rand.Rand, opts ...LoaderOption) *Loade
 // unlabeled images). Both are owned by the loader and overwritten by the
 // following call.
 func (l *Loader) Next() (*tensor.Tensor, []int) {
-	buf := l.x.Data()
-	for b := range l.labels {
+	// Every random choice is drawn first, in a fixed order, so the batch
+	// does not depend on how many goroutines fetch it.
+	for b := range l.idx {
 		if l.pos == len(l.perm) {
 			l.r.Shuffle(len(l.perm), func(i, j int) { l.perm[i], l.perm[j] = l.perm[j], l.perm[i] })
 			l.pos = 0
 			l.epoch++
 		}
-		i := l.perm[l.pos]
+		l.idx[b] = l.perm[l.pos]
 		l.pos++
-		dst := buf[b*l.per : (b+1)*l.per]
-		copyImage(l.ds, dst, i)
-		l.labels[b] = l.ds.Label(i)
-		if l.flip && l.r.IntN(2) == 1 {
-			flipRows(dst, l.w)
+		l.flips[b] = l.flip && l.r.IntN(2) == 1
+	}
+	if n := min(l.fetch, len(l.idx)); n > 1 {
+		var wg sync.WaitGroup
+		for k := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for b := k; b < len(l.idx); b += n {
+					l.fetchOne(b)
+				}
+			}()
+		}
+		wg.Wait()
+	} else {
+		for b := range l.idx {
+			l.fetchOne(b)
 		}
 	}
 	return l.x, l.labels
+}
+
+// fetchOne copies image b of the batch into place.
+func (l *Loader) fetchOne(b int) {
+	i := l.idx[b]
+	dst := l.x.Data()[b*l.per : (b+1)*l.per]
+	copyImage(l.ds, dst, i)
+	l.labels[b] = l.ds.Label(i)
+	if l.flips[b] {
+		flipRows(dst, l.w)
+	}
 }
 
 // flipRows mirrors every row of length w in x.

@@ -2,8 +2,11 @@ package data
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/gantry-go/gantry/tensor"
 )
 
 // batches returns the first-column values of k batches of size b.
@@ -173,5 +176,36 @@ func TestLoaderResume(t *testing.T) {
 	}
 	if err := NewLoader(indexed(4, 3), 2, seeded(1)).SetState(st); err == nil {
 		t.Error("SetState accepted a state of another dataset size")
+	}
+}
+
+// lazy is a dataset that builds each image on demand, as a user's dataset
+// decoding files would; it does not implement Copier.
+type lazy struct{ n int }
+
+func (d lazy) Len() int { return d.n }
+func (d lazy) Label(i int) int { return i % 3 }
+func (d lazy) Image(i int) *tensor.Tensor {
+	t := tensor.New(1, 2, 3)
+	for k := range t.Data() {
+		t.Data()[k] = float32(i*10+k) / 1000
+	}
+	return t
+}
+
+func TestLoaderParallelFetchSameBatches(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	var batches [2][][]float32
+	for run, opts := range [][]LoaderOption{{ParallelFetch(1), RandomFlip()}, {RandomFlip()}} {
+		l := NewLoader(lazy{n: 23}, 5, rand.New(rand.NewPCG(4, 4)), opts...)
+		for range 12 {
+			x, labels := l.Next()
+			batches[run] = append(batches[run], append(slices.Clone(x.Data()), float32(labels[0])))
+		}
+	}
+	for i := range batches[0] {
+		if !slices.Equal(batches[0][i], batches[1][i]) {
+			t.Fatalf("batch %d differs between one and %d fetching goroutines", i, runtime.GOMAXPROCS(0))
+		}
 	}
 }
