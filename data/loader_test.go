@@ -183,7 +183,7 @@ func TestLoaderResume(t *testing.T) {
 // decoding files would; it does not implement Copier.
 type lazy struct{ n int }
 
-func (d lazy) Len() int { return d.n }
+func (d lazy) Len() int        { return d.n }
 func (d lazy) Label(i int) int { return i % 3 }
 func (d lazy) Image(i int) *tensor.Tensor {
 	t := tensor.New(1, 2, 3)
