@@ -27,7 +27,9 @@
 // run across epoch boundaries, so no image is dropped. Its State, with the
 // state of its random source, resumes the exact sequence of batches from a
 // checkpoint. Since the sources decode everything up front (in parallel), a
-// batch is a memory copy and needs no prefetching.
+// batch is a memory copy; a caller's dataset that decodes on demand (one that
+// does not implement Copier) is fetched by several goroutines at once (see
+// ParallelFetch).
 //
 // # Ownership
 //
