@@ -182,7 +182,17 @@ func Concat(axis int, xs ...*Var) *Var {
 
 // Split cuts x along axis into pieces of the given sizes.
 func Split(x *Var, axis int, sizes ...int) []*Var {
-	tensor.Split(x.Value, axis, sizes...) // validates
+	axis = normAxis("Split", axis, x.Value.Dims())
+	total := 0
+	for _, s := range sizes {
+		if s < 0 {
+			panic(fmt.Sprintf("autograd: Split: negative size in %v", sizes))
+		}
+		total += s
+	}
+	if total != x.Value.Dim(axis) {
+		panic(fmt.Sprintf("autograd: Split: sizes %v do not add up to %d (axis %d of %v)", sizes, x.Value.Dim(axis), axis, x.Value.Shape()))
+	}
 	out := make([]*Var, len(sizes))
 	start := 0
 	for i, s := range sizes {
