@@ -24,7 +24,79 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return
 	}
-	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
+}
+
+// SgemmRowsB is Sgemm with the rows of the stored B placed anywhere in b:
+// row r starts at b[bRows[r]] (there are k rows of n floats when transB is
+// false, n rows of k floats when it is true). Rows may overlap. A convolution
+// passes as B the shifted views of a padded image that im2col would copy.
+//
+// It is fastest when runs of consecutive rows are evenly spaced (an
+// untransposed B is then read in blocks of such runs, each an ordinary
+// strided matrix), and for a transposed B when runs of 16 rows are.
+//
+// It panics as Sgemm does, or if bRows does not have one start per row
+// within b.
+func SgemmRowsB(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, bRows []int, beta float32, c []float32, ldc int) {
+	checkGemmRowsB(transA, transB, m, n, k, a, lda, b, bRows, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, 1, bRows, beta, c, ldc)
+}
+
+func checkGemmRowsB(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, bRows []int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: SgemmRowsB: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	checkMat("A", ar, ac, a, lda)
+	checkMat("C", m, n, c, ldc)
+	if len(bRows) != br {
+		panic(fmt.Sprintf("kernels: SgemmRowsB: %d row starts for %d rows of B", len(bRows), br))
+	}
+	for r, o := range bRows {
+		if o < 0 || (bc > 0 && o+bc > len(b)) {
+			panic(fmt.Sprintf("kernels: SgemmRowsB: row %d of B at %d does not fit %d elements", r, o, len(b)))
+		}
+	}
+}
+
+// SgemmRowsBRef is the plain triple loop for SgemmRowsB.
+func SgemmRowsBRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, bRows []int, beta float32, c []float32, ldc int) {
+	checkGemmRowsB(transA, transB, m, n, k, a, lda, b, bRows, c, ldc)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float32
+			for p := 0; p < k; p++ {
+				var av, bv float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[bRows[j]+p]
+				} else {
+					bv = b[bRows[p]+j]
+				}
+				s += av * bv
+			}
+			if beta == 0 {
+				c[i*ldc+j] = alpha * s
+			} else {
+				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+			}
+		}
+	}
 }
 
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
@@ -83,13 +155,15 @@ func SgemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 	}
 }
 
-// sgemm runs the blocked GEMM with the best microkernel for the shape.
-func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if useDot(transA, transB, m, n, k, ldb) {
-		gemmDotParallel(gemmDot, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+// sgemm runs the blocked GEMM with the best microkernel for the shape. When
+// bOff is not nil, row r of the stored B starts at b[bOff[r]] and ldb is
+// unused.
+func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, bOff []int, beta float32, c []float32, ldc int) {
+	if useDot(transA, transB, m, n, k, ldb) && (bOff == nil || transB) {
+		gemmDotParallel(gemmDot, m, n, k, alpha, a, lda, b, ldb, bOff, beta, c, ldc)
 		return
 	}
-	gemmBlocked(pickKernel(m, n), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmBlocked(pickKernel(m, n), transA, transB, m, n, k, alpha, a, lda, b, ldb, bOff, beta, c, ldc)
 }
 
 // gemmChoices are the microkernels of the best instruction set this CPU has.

@@ -64,7 +64,7 @@ func BenchmarkSgemmKernels(b *testing.B) {
 		for _, n := range []int{256, 512, 1024, 2048} {
 			b.Run(kern.name+"/"+strconv.Itoa(n), func(b *testing.B) {
 				benchGemm(b, n, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-					gemmBlocked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+					gemmBlocked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
 				})
 			})
 		}

@@ -140,7 +140,7 @@ const gemmSerialFlops = 48 * 48 * 48
 
 // gemmBlocked computes the whole product with kern, spreading it over the
 // workers. The arguments are already checked, and m, n > 0.
-func gemmBlocked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func gemmBlocked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, bOff []int, beta float32, c []float32, ldc int) {
 	if k == 0 {
 		scaleC(m, n, beta, c, ldc)
 		return
@@ -155,14 +155,14 @@ func gemmBlocked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 	mt := (m + kern.mr - 1) / kern.mr
 	nt := (n + kern.nr - 1) / kern.nr
 	if w <= 1 || (mt < 2 && nt < 2) {
-		gemmSerial(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		gemmSerial(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, bOff, beta, c, ldc)
 		return
 	}
 	g, _ := gemmCallPool.Get().(*gemmCall)
 	if g == nil {
 		g = new(gemmCall)
 	}
-	*g = gemmCall{kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nt >= mt || nt >= 2*w, nil}
+	*g = gemmCall{kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, bOff, beta, c, ldc, nt >= mt || nt >= 2*w, nil}
 	tiles, unit := mt, kern.mr
 	if g.splitN {
 		tiles, unit = nt, kern.nr
@@ -185,17 +185,17 @@ func gemmChunkTiles(tiles, unit, w int) int {
 // gemmDotParallel runs the dot path over the workers, split by columns, or by
 // rows when there are too few columns. The arguments are checked, m, n > 0,
 // and useDot holds.
-func gemmDotParallel(dot *dotKernel, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func gemmDotParallel(dot *dotKernel, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, bOff []int, beta float32, c []float32, ldc int) {
 	mt, nt := (m+dot.ti-1)/dot.ti, (n+dot.tj-1)/dot.tj
 	if Workers() <= 1 || (mt < 2 && nt < 2) || m*n*k < gemmSerialFlops {
-		gemmDotRange(dot, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		gemmDotRange(dot, 0, m, 0, n, k, alpha, a, lda, b, ldb, bOff, beta, c, ldc)
 		return
 	}
 	g, _ := gemmCallPool.Get().(*gemmCall)
 	if g == nil {
 		g = new(gemmCall)
 	}
-	*g = gemmCall{m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, splitN: nt >= 2, dot: dot}
+	*g = gemmCall{m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, bOff: bOff, beta: beta, c: c, ldc: ldc, splitN: nt >= 2, dot: dot}
 	if g.splitN {
 		parallelRun(nt, 1, g)
 	} else {
@@ -217,6 +217,7 @@ type gemmCall struct {
 	lda            int
 	b              []float32
 	ldb            int
+	bOff           []int // row starts of the stored B, or nil for r*ldb
 	beta           float32
 	c              []float32
 	ldc            int
@@ -230,20 +231,24 @@ func (g *gemmCall) run(lo, hi int) {
 	if g.dot != nil {
 		d := g.dot
 		if g.splitN {
-			gemmDotRange(d, 0, g.m, d.tj*lo, min(d.tj*hi, g.n), g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc)
+			gemmDotRange(d, 0, g.m, d.tj*lo, min(d.tj*hi, g.n), g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.bOff, g.beta, g.c, g.ldc)
 		} else {
-			gemmDotRange(d, d.ti*lo, min(d.ti*hi, g.m), 0, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc)
+			gemmDotRange(d, d.ti*lo, min(d.ti*hi, g.m), 0, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.bOff, g.beta, g.c, g.ldc)
 		}
 		return
 	}
 	kern := g.kern
 	if g.splitN {
 		j0, j1 := lo*kern.nr, min(hi*kern.nr, g.n)
-		b := g.b[j0:] // columns j0.. of op(B)
+		b, bOff := g.b[j0:], g.bOff // columns j0.. of op(B)
 		if g.transB {
-			b = g.b[j0*g.ldb:]
+			if bOff != nil {
+				b, bOff = g.b, bOff[j0:]
+			} else {
+				b = g.b[j0*g.ldb:]
+			}
 		}
-		gemmSerial(kern, g.transA, g.transB, g.m, j1-j0, g.k, g.alpha, g.a, g.lda, b, g.ldb, g.beta, g.c[j0:], g.ldc)
+		gemmSerial(kern, g.transA, g.transB, g.m, j1-j0, g.k, g.alpha, g.a, g.lda, b, g.ldb, bOff, g.beta, g.c[j0:], g.ldc)
 		return
 	}
 	i0, i1 := lo*kern.mr, min(hi*kern.mr, g.m)
@@ -253,7 +258,7 @@ func (g *gemmCall) run(lo, hi int) {
 	} else {
 		a = g.a[i0*g.lda:]
 	}
-	gemmSerial(kern, g.transA, g.transB, i1-i0, g.n, g.k, g.alpha, a, g.lda, g.b, g.ldb, g.beta, g.c[i0*g.ldc:], g.ldc)
+	gemmSerial(kern, g.transA, g.transB, i1-i0, g.n, g.k, g.alpha, a, g.lda, g.b, g.ldb, g.bOff, g.beta, g.c[i0*g.ldc:], g.ldc)
 }
 
 // gemmDirectBMaxM is the largest m for which an untransposed B is read in
@@ -262,8 +267,12 @@ func (g *gemmCall) run(lo, hi int) {
 // faster at m = 16, 1.5x at 32 and 64, 1.1x at 128, and even at 256.
 const gemmDirectBMaxM = 256
 
-// gemmSerial is the blocked GEMM on one goroutine, for k > 0.
-func gemmSerial(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// gemmSerial is the blocked GEMM on one goroutine, for k > 0. When bOff is
+// not nil, row r of the stored B starts at b[bOff[r]] instead of b[r*ldb].
+// For an untransposed B, each kc block of the reduction then covers only rows
+// whose starts are evenly spaced (bRun), so that it is an ordinary strided
+// block of B.
+func gemmSerial(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, bOff []int, beta float32, c []float32, ldc int) {
 	s := getScratch(kern)
 	defer putScratch(s)
 	mr, nr := kern.mr, kern.nr
@@ -274,17 +283,26 @@ func gemmSerial(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float3
 	direct := !transB && tileB != nil && m <= gemmDirectBMaxM
 	for jc := 0; jc < n; jc += kern.nc {
 		nb := min(kern.nc, n-jc)
-		for pc := 0; pc < k; pc += kern.kc {
+		for pc := 0; pc < k; {
 			kb := min(kern.kc, k-pc)
+			// The block of B: rows pc.. of the stored B start at
+			// bb[(p-pc)*ldbb] (untransposed), or row j at bb[bRow(j)].
+			bb, ldbb, pb := b, ldb, pc
+			if bOff != nil && !transB {
+				var run int
+				run, ldbb = bRun(bOff[pc:pc+kb], ldb)
+				kb = run
+				bb, pb = b[bOff[pc]:], 0
+			}
 			if direct {
 				// Only a partial last panel is packed.
 				if q := nb / nr * nr; q < nb {
-					packBN(kern, s.b[q*kb:], b, ldb, pc, jc+q, kb, nb-q)
+					packBN(kern, s.b[q*kb:], bb, ldbb, pb, jc+q, kb, nb-q)
 				}
 			} else if transB {
-				packBT(kern, s.b, b, ldb, pc, jc, kb, nb)
+				packBT(kern, s.b, b, ldb, bOff, pc, jc, kb, nb)
 			} else {
-				packBN(kern, s.b, b, ldb, pc, jc, kb, nb)
+				packBN(kern, s.b, bb, ldbb, pb, jc, kb, nb)
 			}
 			bet := beta
 			if pc > 0 {
@@ -310,11 +328,11 @@ func gemmSerial(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float3
 						ap := s.a[ir*astride : (ir+mr)*astride]
 						co := (ic+ir)*ldc + jc + jr
 						if direct && nn == nr {
-							bd := b[pc*ldb+jc+jr:]
+							bd := bb[pb*ldbb+jc+jr:]
 							if mm == mr {
-								tileB(kb, ap, bd, c[co:], ldc, alpha, bet, ldb)
+								tileB(kb, ap, bd, c[co:], ldc, alpha, bet, ldbb)
 							} else {
-								tileB(kb, ap, bd, s.t, nr, 1, 0, ldb)
+								tileB(kb, ap, bd, s.t, nr, 1, 0, ldbb)
 								mergeTile(mm, nn, alpha, s.t, nr, bet, c[co:], ldc)
 							}
 							continue
@@ -328,8 +346,24 @@ func gemmSerial(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float3
 					}
 				}
 			}
+			pc += kb
 		}
 	}
+}
+
+// bRun returns how many of the rows starting at off (at least one) are evenly
+// spaced, and their spacing (ld when there is a single row). A spacing below
+// one ends a run, since the kernels step through B forwards.
+func bRun(off []int, ld int) (rows, spacing int) {
+	if len(off) < 2 || off[1]-off[0] < 1 {
+		return 1, ld
+	}
+	d := off[1] - off[0]
+	rows = 2
+	for rows < len(off) && off[rows]-off[rows-1] == d {
+		rows++
+	}
+	return rows, d
 }
 
 // mergeTile sets C = alpha*T + beta*C on an m×n window; C is not read when
@@ -453,30 +487,49 @@ func packBN(kern *gemmKernel, dst, b []float32, ldb, p0, j0, kb, nb int) {
 // packBT is packBN for B stored transposed (n×k row-major), so that
 // op(B)[p][j] = B[j][p]. Whole square blocks go through kern.transpose when
 // there is one.
-func packBT(kern *gemmKernel, dst, b []float32, ldb, p0, j0, kb, nb int) {
+//
+// When bOff is not nil, row r of the stored B starts at b[bOff[r]]; square
+// blocks whose rows are evenly spaced still go through kern.transpose.
+func packBT(kern *gemmKernel, dst, b []float32, ldb int, bOff []int, p0, j0, kb, nb int) {
 	nr := kern.nr
+	row := func(r int) int {
+		if bOff != nil {
+			return bOff[r]
+		}
+		return r * ldb
+	}
 	for q := 0; q < nb; q += nr {
 		panel := dst[q*kb : (q+nr)*kb]
 		cols := min(nr, nb-q)
 		j := 0
 		if t := kern.tsize; kern.transpose != nil {
 			for ; j+t <= cols; j += t {
+				r0 := j0 + q + j
+				ld := ldb
+				if bOff != nil {
+					run, d := bRun(bOff[r0:r0+t], ldb)
+					if run < t {
+						break // the rest is copied element by element
+					}
+					ld = d
+				}
 				p := 0
 				for ; p+t <= kb; p += t {
-					o := (j0+q+j)*ldb + p0 + p
-					_ = b[o+(t-1)*ldb+t-1]
+					o := row(r0) + p0 + p
+					_ = b[o+(t-1)*ld+t-1]
 					_ = panel[(p+t-1)*nr+j+t-1]
-					kern.transpose(&panel[p*nr+j], nr, &b[o], ldb)
+					kern.transpose(&panel[p*nr+j], nr, &b[o], ld)
 				}
 				for ; p < kb; p++ {
 					for jj := j; jj < j+t; jj++ {
-						panel[p*nr+jj] = b[(j0+q+jj)*ldb+p0+p]
+						panel[p*nr+jj] = b[row(j0+q+jj)+p0+p]
 					}
 				}
 			}
 		}
 		for ; j < cols; j++ {
-			src := b[(j0+q+j)*ldb+p0 : (j0+q+j)*ldb+p0+kb]
+			o := row(j0+q+j) + p0
+			src := b[o : o+kb]
 			for p, v := range src {
 				panel[p*nr+j] = v
 			}

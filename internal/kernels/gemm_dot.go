@@ -53,10 +53,11 @@ func useDot(transA, transB bool, m, n, k, ldb int) bool {
 // gemmDotRange computes rows [i0, i1) and columns [j0, j1) of C on the dot
 // path. B is read as rows along the reduction: row j at b[j*ldb:] (for
 // n = 1, only row 0 is read, so an untransposed column with ldb = 1 works
-// too).
-func gemmDotRange(dot *dotKernel, i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// too). When bOff is not nil, row j starts at b[bOff[j]] instead.
+func gemmDotRange(dot *dotKernel, i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, bOff []int, beta float32, c []float32, ldc int) {
 	var out [16]float32
 	var ap, bp [4]*float32
+	var bo [4]int
 	ti, tj := dot.ti, dot.tj
 	for pc := 0; pc < k; pc += dotKC {
 		kb := min(dotKC, k-pc)
@@ -70,7 +71,14 @@ func gemmDotRange(dot *dotKernel, i0, i1, j0, j1, k int, alpha float32, a []floa
 			for q := range bp {
 				// Missing rows repeat the last one; their sums are
 				// dropped.
-				bp[q] = &b[(j+min(q, nn-1))*ldb+pc]
+				r := j + min(q, nn-1)
+				if bOff != nil {
+					bo[q] = bOff[r] + pc
+				} else {
+					bo[q] = r*ldb + pc
+				}
+				_ = b[bo[q]+kb-1]
+				bp[q] = &b[bo[q]]
 			}
 			for i := i0; i < i1; i += ti {
 				mm := min(ti, i1-i)
@@ -79,7 +87,7 @@ func gemmDotRange(dot *dotKernel, i0, i1, j0, j1, k int, alpha float32, a []floa
 				}
 				dot.fn(kv, &ap, &bp, &out)
 				if kv < kb {
-					dotTail(&out, mm, nn, a[i*lda+pc+kv:], lda, b[j*ldb+pc+kv:], ldb, kb-kv)
+					dotTail(&out, mm, nn, a[i*lda+pc+kv:], lda, b, &bo, kv, kb-kv)
 				}
 				for ii := 0; ii < mm; ii++ {
 					ci := c[(i+ii)*ldc+j : (i+ii)*ldc+j+nn]
@@ -97,12 +105,12 @@ func gemmDotRange(dot *dotKernel, i0, i1, j0, j1, k int, alpha float32, a []floa
 }
 
 // dotTail adds the products of the last r steps, which the kernel leaves out,
-// to out.
-func dotTail(out *[16]float32, mm, nn int, a []float32, lda int, b []float32, ldb, r int) {
+// to out: row jj of B starts at b[bo[jj]], and its tail at b[bo[jj]+kv].
+func dotTail(out *[16]float32, mm, nn int, a []float32, lda int, b []float32, bo *[4]int, kv, r int) {
 	for ii := 0; ii < mm; ii++ {
 		ar := a[ii*lda : ii*lda+r]
 		for jj := 0; jj < nn; jj++ {
-			br := b[jj*ldb : jj*ldb+r]
+			br := b[bo[jj]+kv : bo[jj]+kv+r]
 			s := out[4*jj+ii]
 			for p, v := range ar {
 				s += v * br[p]

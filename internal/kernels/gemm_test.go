@@ -28,7 +28,7 @@ func gemmImpls() []gemmImpl {
 				return
 			}
 			checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-			gemmDotParallel(d, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			gemmDotParallel(d, m, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
 		}})
 	}
 	kerns := gemmKernels()
@@ -52,7 +52,7 @@ func gemmImpls() []gemmImpl {
 				if m == 0 || n == 0 {
 					return
 				}
-				gemmBlocked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+				gemmBlocked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
 			}})
 		}
 	}
