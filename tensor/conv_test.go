@@ -92,10 +92,10 @@ func TestConv2dPaths(t *testing.T) {
 	if testing.Short() {
 		cases = cases[:len(cases)-4]
 	}
-	defer func(v int) { implicitMinHW = v }(implicitMinHW)
+	defer func(v int) { implicitMinHW, implicitMinC = v, 4 }(implicitMinHW)
 	r := rng(11)
 	for _, minHW := range []int{1, 1 << 30} {
-		implicitMinHW = minHW
+		implicitMinHW, implicitMinC = minHW, 1
 		for _, c := range cases {
 			name := fmt.Sprintf("%v*%v/%+v/minHW=%d", c.x, c.w, c.p, minHW)
 			x, w := RandN(r, c.x...), RandN(r, c.w...)

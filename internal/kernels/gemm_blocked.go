@@ -267,6 +267,16 @@ func (g *gemmCall) run(lo, hi int) {
 // faster at m = 16, 1.5x at 32 and 64, 1.1x at 128, and even at 256.
 const gemmDirectBMaxM = 256
 
+// Reading B in place loses when its rows are far apart (ldb beyond
+// gemmDirectBMaxLD floats): the microkernel then touches a new page for
+// every row. There, on Zen 4, with n = 16384, packing is 1.2x faster at
+// m = 48 and 64 and 1.5x at 128 and 256, ties at m = 32 and loses at m = 16
+// (0.6x), so only up to gemmDirectBWideMaxM rows is B read in place.
+const (
+	gemmDirectBMaxLD    = 4096
+	gemmDirectBWideMaxM = 32
+)
+
 // gemmSerial is the blocked GEMM on one goroutine, for k > 0. When bOff is
 // not nil, row r of the stored B starts at b[bOff[r]] instead of b[r*ldb].
 // For an untransposed B, each kc block of the reduction then covers only rows
@@ -280,7 +290,7 @@ func gemmSerial(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float3
 	if transA {
 		tileB = kern.tileB
 	}
-	direct := !transB && tileB != nil && m <= gemmDirectBMaxM
+	directOK := !transB && tileB != nil
 	for jc := 0; jc < n; jc += kern.nc {
 		nb := min(kern.nc, n-jc)
 		for pc := 0; pc < k; {
@@ -294,6 +304,7 @@ func gemmSerial(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float3
 				kb = run
 				bb, pb = b[bOff[pc]:], 0
 			}
+			direct := directOK && (m <= gemmDirectBWideMaxM || m <= gemmDirectBMaxM && ldbb <= gemmDirectBMaxLD)
 			if direct {
 				// Only a partial last panel is packed.
 				if q := nb / nr * nr; q < nb {
