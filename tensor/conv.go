@@ -165,7 +165,7 @@ func Conv2dInputGrad(gy, wt *Tensor, h, w int, p ConvParams) *Tensor {
 	if n == 0 {
 		return dx
 	}
-	if useImplicit(g) && g.C >= implicitMinC && g.PH < g.KH && g.PW < g.KW {
+	if useImplicit(g) && g.C >= implicitMinC {
 		// The transposed convolution of a stride-1 one is a convolution
 		// of gy, padded by k-1-p, with the flipped filters.
 		convImplicit(gy.data, n, o, g.Ho, g.Wo, reorderTaps(wt.data, o, g.C, g.KH, g.KW, true), g.C, g.KH, g.KW, g.KH-1-g.PH, g.KW-1-g.PW, dx.data)
@@ -295,32 +295,36 @@ func AvgPool2d(x *Tensor, k int) *Tensor {
 }
 
 // The implicit GEMM. For a stride-1, undilated convolution, the images of a
-// chunk are copied once into a zero-padded, channel-major buffer
-// XP [C][nb*P], where P = Hp*Wp is the size of a padded image. Then the row
-// (i, j, c) of the im2col matrix, over output positions q on the padded grid
-// (q = n*P + y*Wp + x), is XP[c][q + i*Wp + j]: a contiguous run of XP. The
-// convolution is a GEMM of the filters, with their columns reordered to
-// (i, j, c), by B given as those row starts (kernels.SgemmRowsB), with no
-// im2col at all; rows (·, ·, c) are evenly spaced, so the GEMM reads them in
-// place. The output is computed on the padded grid too and cropped. The
-// positions that are cropped away cost extra FLOPs, P/(Ho*Wo) of the useful
-// ones: 1.27x at 16x16 and 1.13x at 32x32 with a 3x3 kernel.
+// chunk are copied once into a zero-padded, channel-major buffer XP [C][ld].
+// Images lie on a grid of Hp×Wp = (H+PH)×(W+PW) cells per image: each row of
+// W pixels is followed by PW zeros and each image by PH zero rows, which
+// serve as the right and bottom padding of one row or image and the left and
+// top padding of the next; a lead of PH rows and PW zeros comes first. Then
+// the row (i, j, c) of the im2col matrix, over output positions q on the
+// grid (q = n*P + y*Wp + x, P = Hp*Wp), is XP[c][lead + q + (i-PH)*Wp + j-PW]:
+// a contiguous run of XP. The convolution is a GEMM of the filters, with
+// their columns reordered to (i, j, c), by B given as those row starts
+// (kernels.SgemmRowsB), with no im2col at all. The output is computed on the
+// grid too and cropped. The cells cropped away cost extra FLOPs, P/(H*W) of
+// the useful ones with a 3x3 kernel: 1.06x at 32x32, 1.13x at 16x16, 1.27x
+// at 8x8.
 
 // implicitMinHW is the smallest output size (Ho*Wo) at which a convolution
 // takes the implicit GEMM; below it the padding wastes more than im2col
-// costs (at 8x8, 1.56x the FLOPs). The input gradient takes it only with at
-// least implicitMinC input channels, the rows of its GEMM (with one, the
-// GEMM is a thin 1-row product, and im2col's 9-row one is 1.4x faster).
-// 1×1 convolutions keep im2col, which is then a plain copy. Variables so
-// that tests can cover both paths.
+// costs. The input gradient takes it only with at least implicitMinC input
+// channels, the rows of its GEMM (with one, the GEMM is a thin 1-row
+// product, and im2col's 9-row one is 1.4x faster). 1×1 convolutions keep
+// im2col, which is then a plain copy. Variables so that tests can cover both
+// paths.
 var (
-	implicitMinHW = 100
+	implicitMinHW = 64
 	implicitMinC  = 4
 )
 
 // useImplicit reports whether the convolution g takes the implicit GEMM.
+// The layout needs the padding to be less than the kernel.
 func useImplicit(g kernels.ConvGeom) bool {
-	if g.SH != 1 || g.SW != 1 || g.DH != 1 || g.DW != 1 || g.KH*g.KW == 1 {
+	if g.SH != 1 || g.SW != 1 || g.DH != 1 || g.DW != 1 || g.KH*g.KW == 1 || g.PH >= g.KH || g.PW >= g.KW {
 		return false
 	}
 	return g.Ho*g.Wo >= implicitMinHW
@@ -351,37 +355,41 @@ func reorderTaps(w []float32, o, c, kh, kw int, flip bool) []float32 {
 	return r
 }
 
-// padGrid is the padded layout of a chunk of images.
+// padGrid is the layout of a chunk of images on the grid.
 type padGrid struct {
-	h, w   int // image size
 	ph, pw int // padding
-	hp, wp int // padded size
+	hp, wp int // cells per image
 	p      int // hp*wp
+	lead   int // ph*wp + pw
 }
 
 func newPadGrid(h, w, ph, pw int) padGrid {
-	return padGrid{h: h, w: w, ph: ph, pw: pw, hp: h + 2*ph, wp: w + 2*pw, p: (h + 2*ph) * (w + 2*pw)}
+	hp, wp := h+ph, w+pw
+	return padGrid{ph: ph, pw: pw, hp: hp, wp: wp, p: hp * wp, lead: ph*wp + pw}
 }
 
+// chunkLD returns the length of one channel of a chunk of b images.
+func (g padGrid) chunkLD(b int) int { return g.lead + b*g.p }
+
 // pad copies images s..s+b of src [N,C,H,W] into dst [C][ld], image i of
-// channel c at dst[c*ld+i*P:], zero-padded; oh, ow (<= h, w) limit the
-// copied part when only the top-left of each image is wanted (the rest is
-// zero).
-func (g padGrid) pad(src []float32, c, s, b, ld int, dst []float32) {
-	hw := g.h * g.w
+// channel c on the cells at dst[c*ld+lead+i*P:], with zeros everywhere else.
+func (g padGrid) pad(src []float32, c, h, w, s, b, ld int, dst []float32) {
+	hw := h * w
 	kernels.ParallelFor(c*b, max(1, 4096/g.p), func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			ch, i := t/b, t%b
-			d := dst[ch*ld+i*g.p : ch*ld+(i+1)*g.p]
-			sr := src[((s+i)*c+ch)*hw : ((s+i)*c+ch+1)*hw]
-			clear(d[:g.ph*g.wp])
-			for y := 0; y < g.h; y++ {
-				row := d[(g.ph+y)*g.wp : (g.ph+y+1)*g.wp]
-				clear(row[:g.pw])
-				copy(row[g.pw:g.pw+g.w], sr[y*g.w:(y+1)*g.w])
-				clear(row[g.pw+g.w:])
+			base := ch*ld + g.lead + i*g.p
+			if i == 0 {
+				clear(dst[ch*ld : base])
 			}
-			clear(d[(g.ph+g.h)*g.wp:])
+			d := dst[base : base+g.p]
+			sr := src[((s+i)*c+ch)*hw : ((s+i)*c+ch+1)*hw]
+			for y := 0; y < h; y++ {
+				row := d[y*g.wp : (y+1)*g.wp]
+				copy(row[:w], sr[y*w:(y+1)*w])
+				clear(row[w:])
+			}
+			clear(d[h*g.wp:])
 		}
 	})
 }
@@ -393,7 +401,7 @@ func (g padGrid) tapRows(c, kh, kw, ld int) []int {
 	for i := 0; i < kh; i++ {
 		for j := 0; j < kw; j++ {
 			for ch := 0; ch < c; ch++ {
-				off = append(off, ch*ld+i*g.wp+j)
+				off = append(off, ch*ld+g.lead+(i-g.ph)*g.wp+j-g.pw)
 			}
 		}
 	}
@@ -407,30 +415,31 @@ func implicitChunk(n, ch int, g padGrid) int {
 }
 
 // convImplicit sets dst [N,O,Ho,Wo] to the stride-1 convolution of
-// src [N,C,H,W], zero-padded by ph, pw, with filters wr [O][KH*KW*C] in
-// (i, j, c) column order.
+// src [N,C,H,W], zero-padded by ph < kh, pw < kw, with filters
+// wr [O][KH*KW*C] in (i, j, c) column order.
 func convImplicit(src []float32, n, c, h, w int, wr []float32, o, kh, kw, ph, pw int, dst []float32) {
 	g := newPadGrid(h, w, ph, pw)
-	ho, wo := g.hp-kh+1, g.wp-kw+1
+	ho, wo := h+2*ph-kh+1, w+2*pw-kw+1
 	nb := implicitChunk(n, max(c, o), g)
-	ld := nb * g.p
+	ld := g.chunkLD(nb)
 	xp := getScratch(c * ld)
-	cp := getScratch(o * ld)
+	cp := getScratch(o * nb * g.p)
 	defer putScratch(xp)
 	defer putScratch(cp)
 	off := g.tapRows(c, kh, kw, ld)
 	k := kh * kw * c
+	ldc := nb * g.p
 	for s := 0; s < n; s += nb {
 		b := min(nb, n-s)
-		g.pad(src, c, s, b, ld, *xp)
+		g.pad(src, c, h, w, s, b, ld, *xp)
 		cols := (b-1)*g.p + (ho-1)*g.wp + wo
-		kernels.SgemmRowsB(false, false, o, cols, k, 1, wr, k, *xp, off, 0, *cp, ld)
+		kernels.SgemmRowsB(false, false, o, cols, k, 1, wr, k, *xp, off, 0, *cp, ldc)
 		out := *cp
 		kernels.ParallelFor(o*b, max(1, 4096/g.p), func(lo, hi int) {
 			for t := lo; t < hi; t++ {
 				i, oc := t/o, t%o
 				d := dst[((s+i)*o+oc)*ho*wo : ((s+i)*o+oc+1)*ho*wo]
-				sr := out[oc*ld+i*g.p:]
+				sr := out[oc*ldc+i*g.p:]
 				for y := 0; y < ho; y++ {
 					copy(d[y*wo:(y+1)*wo], sr[y*g.wp:y*g.wp+wo])
 				}
@@ -441,14 +450,14 @@ func convImplicit(src []float32, n, c, h, w int, wr []float32, o, kh, kw, ph, pw
 
 // convImplicitWeightGrad sets dw [O,C,KH,KW] to the weight gradient of the
 // stride-1 convolution g of x [N,C,H,W] given gy [N,O,Ho,Wo]:
-// dW[o, (i,j,c)] = sum over q of GY[o][q] * XP[c][q + i*Wp + j], where GY is
-// gy on the padded grid with zeros at the positions the forward crops away,
+// dW[o, (i,j,c)] = sum over q of GY[o][q] * XP[c][lead + q + (i-PH)*Wp + j-PW],
+// where GY is gy on the grid with zeros at the cells the forward crops away,
 // so that they add nothing.
 func convImplicitWeightGrad(x, gy []float32, n int, cg kernels.ConvGeom, o int, dw []float32) {
 	g := newPadGrid(cg.H, cg.W, cg.PH, cg.PW)
 	c, kh, kw, ho, wo := cg.C, cg.KH, cg.KW, cg.Ho, cg.Wo
 	nb := implicitChunk(n, max(c, o), g)
-	ld := nb * g.p
+	ld := g.chunkLD(nb)
 	xp := getScratch(c * ld)
 	gp := getScratch(o * ld)
 	defer putScratch(xp)
@@ -456,19 +465,16 @@ func convImplicitWeightGrad(x, gy []float32, n int, cg kernels.ConvGeom, o int, 
 	off := g.tapRows(c, kh, kw, ld)
 	k := kh * kw * c
 	dwr := make([]float32, o*k)
-	// gy on the grid: rows of wo values at the top-left of each image.
-	gg := newPadGrid(ho, wo, 0, 0)
-	gg.hp, gg.wp, gg.p = g.hp, g.wp, g.p
 	for s := 0; s < n; s += nb {
 		b := min(nb, n-s)
-		g.pad(x, c, s, b, ld, *xp)
-		gg.pad(gy, o, s, b, ld, *gp)
+		g.pad(x, c, cg.H, cg.W, s, b, ld, *xp)
+		g.pad(gy, o, ho, wo, s, b, ld, *gp)
 		cols := (b-1)*g.p + (ho-1)*g.wp + wo
 		beta := float32(1)
 		if s == 0 {
 			beta = 0
 		}
-		kernels.SgemmRowsB(false, true, o, k, cols, 1, *gp, ld, *xp, off, beta, dwr, k)
+		kernels.SgemmRowsB(false, true, o, k, cols, 1, (*gp)[g.lead:], ld, *xp, off, beta, dwr, k)
 	}
 	t := kh * kw
 	for oi := 0; oi < o; oi++ {
