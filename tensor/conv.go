@@ -384,10 +384,18 @@ func (g padGrid) pad(src []float32, c, h, w, s, b, ld int, dst []float32) {
 			}
 			d := dst[base : base+g.p]
 			sr := src[((s+i)*c+ch)*hw : ((s+i)*c+ch+1)*hw]
-			for y := 0; y < h; y++ {
-				row := d[y*g.wp : (y+1)*g.wp]
-				copy(row[:w], sr[y*w:(y+1)*w])
-				clear(row[w:])
+			if g.pw == 1 {
+				for y := 0; y < h; y++ {
+					row := d[y*g.wp : (y+1)*g.wp]
+					copy(row, sr[y*w:(y+1)*w])
+					row[w] = 0
+				}
+			} else {
+				for y := 0; y < h; y++ {
+					row := d[y*g.wp : (y+1)*g.wp]
+					copy(row[:w], sr[y*w:(y+1)*w])
+					clear(row[w:])
+				}
 			}
 			clear(d[h*g.wp:])
 		}
