@@ -384,7 +384,7 @@ func (g padGrid) pad(src []float32, c, h, w, s, b, ld int, dst []float32) {
 			}
 			d := dst[base : base+g.p]
 			sr := src[((s+i)*c+ch)*hw : ((s+i)*c+ch+1)*hw]
-			if g.pw == 1 {
+			if g.wp == w+1 {
 				for y := 0; y < h; y++ {
 					row := d[y*g.wp : (y+1)*g.wp]
 					copy(row, sr[y*w:(y+1)*w])
