@@ -37,6 +37,16 @@ func validRange(ix0, s, w, wo int) (xa, xb int) {
 // src[c, y*SH-PH+i*DH, x*SW-PW+j*DW], or 0 outside the image.
 func Im2col(g ConvGeom, src []float32, dst []float32, ld, col0 int) {
 	hw := g.Ho * g.Wo
+	if plane1x1(g) {
+		for c := 0; c < g.C; c++ {
+			copy(dst[c*ld+col0:c*ld+col0+hw], src[c*hw:(c+1)*hw])
+		}
+		return
+	}
+	if g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 && g.Wo == g.W {
+		im2colSameWidth(g, src, dst, ld, col0)
+		return
+	}
 	for c := 0; c < g.C; c++ {
 		img := src[c*g.H*g.W : (c+1)*g.H*g.W]
 		for i := 0; i < g.KH; i++ {
@@ -73,6 +83,15 @@ func Im2col(g ConvGeom, src []float32, dst []float32, ld, col0 int) {
 // overwritten.
 func Col2im(g ConvGeom, col []float32, ld, col0 int, dst []float32) {
 	hw := g.Ho * g.Wo
+	if plane1x1(g) {
+		for c := 0; c < g.C; c++ {
+			d := dst[c*hw : (c+1)*hw]
+			for x, v := range col[c*ld+col0 : c*ld+col0+hw] {
+				d[x] += v
+			}
+		}
+		return
+	}
 	for c := 0; c < g.C; c++ {
 		img := dst[c*g.H*g.W : (c+1)*g.H*g.W]
 		for i := 0; i < g.KH; i++ {
@@ -102,4 +121,58 @@ func Col2im(g ConvGeom, col []float32, ld, col0 int, dst []float32) {
 			}
 		}
 	}
+}
+
+// plane1x1 reports whether g is a 1×1, stride-1, unpadded convolution,
+// whose im2col rows are the channel planes themselves.
+func plane1x1(g ConvGeom) bool {
+	return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0
+}
+
+// im2colSameWidth is Im2col for a stride-1, undilated convolution whose
+// output is as wide as its input (2*PW = KW-1). Then the valid output rows of
+// each im2col row are one contiguous run of the image shifted by
+// (i-PH)*W + j-PW, copied at once, and only the |j-PW| columns at one edge
+// of each row, which the shift wraps onto the neighbouring image row, are
+// zeroed after: for small images, a few long copies instead of a short
+// copy per row.
+func im2colSameWidth(g ConvGeom, src []float32, dst []float32, ld, col0 int) {
+	w, hw, n := g.W, g.Ho*g.W, g.H*g.W
+	for c := 0; c < g.C; c++ {
+		img := src[c*n : (c+1)*n]
+		for i := 0; i < g.KH; i++ {
+			ya, yb := max(0, g.PH-i), min(g.Ho, g.H+g.PH-i)
+			for j := 0; j < g.KW; j++ {
+				row := ((c*g.KH+i)*g.KW + j) * ld
+				d := dst[row+col0 : row+col0+hw]
+				if ya >= yb {
+					clear(d)
+					continue
+				}
+				clear(d[:ya*w])
+				clear(d[yb*w:])
+				s := j - g.PW
+				base := (ya-g.PH+i)*w + s // img index of d[ya*w]
+				lo, hi := max(0, -base), min((yb-ya)*w, n-base)
+				if lo < hi {
+					copy(d[ya*w+lo:ya*w+hi], img[base+lo:base+hi])
+				}
+				e := min(abs(s), w)
+				for y := ya; y < yb; y++ {
+					if s < 0 {
+						clear(d[y*w : y*w+e])
+					} else if s > 0 {
+						clear(d[(y+1)*w-e : (y+1)*w])
+					}
+				}
+			}
+		}
+	}
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }

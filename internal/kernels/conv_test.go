@@ -13,6 +13,16 @@ func TestIm2colCol2im(t *testing.T) {
 	for trial := range 300 {
 		g := ConvGeom{C: 1 + r.IntN(3), H: 1 + r.IntN(7), W: 1 + r.IntN(7), KH: 1 + r.IntN(4), KW: 1 + r.IntN(4),
 			SH: 1 + r.IntN(3), SW: 1 + r.IntN(3), PH: r.IntN(4), PW: r.IntN(4), DH: 1 + r.IntN(2), DW: 1 + r.IntN(2)}
+		switch trial % 3 {
+		case 1: // stride 1, output as wide as the input: the shifted-plane path
+			g.SH, g.SW, g.DH, g.DW = 1, 1, 1, 1
+			g.KW = 1 + 2*r.IntN(3)
+			g.PW = g.KW / 2
+		case 2:
+			if trial%4 == 0 { // 1×1, stride 1, unpadded: the plane-copy path
+				g.KH, g.KW, g.SH, g.SW, g.PH, g.PW = 1, 1, 1, 1, 0, 0
+			}
+		}
 		g.Ho = OutSize(g.H, g.KH, g.SH, g.PH, g.DH)
 		g.Wo = OutSize(g.W, g.KW, g.SW, g.PW, g.DW)
 		if g.Ho <= 0 || g.Wo <= 0 {
