@@ -126,6 +126,13 @@ func Conv2d(x, w *Tensor, p ConvParams) *Tensor {
 	if n == 0 {
 		return y
 	}
+	if useDirect1x1(g) {
+		hw := g.H * g.W
+		for i := 0; i < n; i++ {
+			kernels.Sgemm(false, false, o, hw, g.C, 1, w.data, g.C, x.data[i*g.C*hw:], hw, 0, y.data[i*o*hw:], hw)
+		}
+		return y
+	}
 	if useImplicit(g) {
 		convImplicit(x.data, n, g.C, g.H, g.W, reorderTaps(w.data, o, g.C, g.KH, g.KW, false), o, g.KH, g.KW, g.PH, g.PW, y.data)
 		return y
@@ -163,6 +170,13 @@ func Conv2dInputGrad(gy, wt *Tensor, h, w int, p ConvParams) *Tensor {
 	}
 	dx := New(n, g.C, h, w)
 	if n == 0 {
+		return dx
+	}
+	if useDirect1x1(g) {
+		hw := h * w
+		for i := 0; i < n; i++ {
+			kernels.Sgemm(true, false, g.C, hw, o, 1, wt.data, g.C, gy.data[i*o*hw:], hw, 0, dx.data[i*g.C*hw:], hw)
+		}
 		return dx
 	}
 	if useImplicit(g) && g.C >= implicitMinC {
@@ -204,6 +218,13 @@ func Conv2dWeightGrad(x, gy *Tensor, kh, kw int, p ConvParams) *Tensor {
 	}
 	dw := New(o, g.C, kh, kw)
 	if n == 0 {
+		return dw
+	}
+	if useDirect1x1(g) {
+		hw := g.H * g.W
+		for i := 0; i < n; i++ {
+			kernels.Sgemm(false, true, o, g.C, hw, 1, gy.data[i*o*hw:], hw, x.data[i*g.C*hw:], hw, float32(min(i, 1)), dw.data, g.C)
+		}
 		return dw
 	}
 	if useImplicit(g) {
@@ -320,6 +341,18 @@ var (
 	implicitMinHW = 64
 	implicitMinC  = 4
 )
+
+// direct1x1MinHW is the smallest image (H*W), and direct1x1MinC the fewest
+// input channels, with which a 1×1, stride-1, unpadded convolution runs as
+// one GEMM per image on the images as they lie ([C, H*W] each), with no
+// copies at all: on the paper's shortcuts, 1.4-2.5x faster than im2col at
+// 16x16 and 32x32, but 0.85x with 16 channels, and slower on small images.
+var direct1x1MinHW, direct1x1MinC = 256, 32
+
+func useDirect1x1(g kernels.ConvGeom) bool {
+	return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0 &&
+		g.H*g.W >= direct1x1MinHW && g.C >= direct1x1MinC
+}
 
 // useImplicit reports whether the convolution g takes the implicit GEMM.
 // The layout needs the padding to be less than the kernel.

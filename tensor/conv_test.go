@@ -62,7 +62,7 @@ func convWeightGradNaive(x, gy *Tensor, kh, kw int, p ConvParams) *Tensor {
 
 // TestConv2dPaths checks the forward, input-gradient and weight-gradient
 // convolutions against the naive ones on both the im2col and the implicit
-// GEMM paths: odd sizes, 1×1 kernels, paddings other than "same", batches
+// GEMM paths and (1×1) one GEMM per image: odd sizes, 1×1 kernels, paddings other than "same", batches
 // of 1 and many (several chunks), and 1 to 256 channels.
 func TestConv2dPaths(t *testing.T) {
 	type tc struct {
@@ -79,6 +79,7 @@ func TestConv2dPaths(t *testing.T) {
 		{[]int{2, 3, 9, 9}, []int{2, 3, 2, 2}, pad(1, 0)},  // even kernel
 		{[]int{5, 17, 8, 8}, []int{9, 17, 1, 1}, pad(0, 0)},
 		{[]int{3, 6, 2, 2}, []int{5, 6, 1, 1}, pad(0, 0)},
+		{[]int{3, 33, 16, 17}, []int{7, 33, 1, 1}, pad(0, 0)},
 		{[]int{2, 3, 9, 9}, []int{4, 3, 1, 1}, pad(1, 1)},
 		{[]int{1, 256, 8, 8}, []int{16, 256, 3, 3}, pad(1, 1)},
 		{[]int{2, 16, 8, 8}, []int{256, 16, 3, 3}, pad(1, 1)},
@@ -92,10 +93,12 @@ func TestConv2dPaths(t *testing.T) {
 	if testing.Short() {
 		cases = cases[:len(cases)-4]
 	}
-	defer func(v int) { implicitMinHW, implicitMinC = v, 4 }(implicitMinHW)
+	defer func(hw, c, hw1, c1 int) {
+		implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC = hw, c, hw1, c1
+	}(implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC)
 	r := rng(11)
 	for _, minHW := range []int{1, 1 << 30} {
-		implicitMinHW, implicitMinC = minHW, 1
+		implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC = minHW, 1, minHW, 1
 		for _, c := range cases {
 			name := fmt.Sprintf("%v*%v/%+v/minHW=%d", c.x, c.w, c.p, minHW)
 			x, w := RandN(r, c.x...), RandN(r, c.w...)
