@@ -45,6 +45,13 @@ func opCases() []opCase {
 		{name: "Sub", inputs: []input{n1(4, 1), n1(1, 5)}, f: func(x []*Var) *Var { return Sub(x[0], x[1]) }},
 		{name: "Mul", inputs: []input{n1(2, 3, 4), n1(3, 1)}, f: func(x []*Var) *Var { return Mul(x[0], x[1]) }},
 		{name: "Mul/self", inputs: []input{n1(5)}, f: func(x []*Var) *Var { return Mul(x[0], x[0]) }},
+		{name: "MulAdd", inputs: []input{n1(2, 3, 2, 2), n1(1, 3, 1, 1), n1(1, 3, 1, 1)}, f: func(x []*Var) *Var {
+			return Square(MulAdd(x[0], x[1], x[2]))
+		}},
+		{name: "MulAdd/per-sample", inputs: []input{n1(2, 3, 2, 2), n1(2, 3, 1, 1), n1(3, 1, 1)}, f: func(x []*Var) *Var {
+			return Square(MulAdd(x[0], x[1], x[2]))
+		}},
+		{name: "Mul/channel", inputs: []input{n1(2, 3, 2, 2), n1(1, 3, 1, 1)}, f: func(x []*Var) *Var { return Square(Mul(x[0], x[1])) }},
 		{name: "Div", inputs: []input{n1(2, 3), u(0.5, 2, 2, 1)}, f: func(x []*Var) *Var { return Div(x[0], x[1]) }},
 		{name: "Neg", inputs: []input{n1(3, 2)}, f: func(x []*Var) *Var { return Neg(x[0]) }},
 		{name: "Scale", inputs: []input{n1(3, 2)}, f: func(x []*Var) *Var { return Scale(x[0], -2.5) }},

@@ -328,3 +328,9 @@ func Standardize(x *Var, eps float32, axes ...int) (y *Var, mean, variance *tens
 	out, m, v := tensor.Standardize(x.Value, eps, axes...)
 	return record("standardize", out, standardizeAttrs{eps, slices.Clone(axes), v}, x), m, v
 }
+
+// MulAdd returns a*w + b with all three broadcast together, as one op: the
+// scale-and-shift of normalisation layers.
+func MulAdd(a, w, b *Var) *Var {
+	return record("muladd", tensor.MulAdd(a.Value, w.Value, b.Value), nil, a, w, b)
+}

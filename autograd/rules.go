@@ -36,12 +36,26 @@ func init() {
 			a, b := n.inputs[0], n.inputs[1]
 			var ga, gb *Var
 			if need[0] {
-				ga = SumTo(Mul(g, b), a.Value.Shape()...)
+				ga = mulSumTo(g, b, a, create)
 			}
 			if need[1] {
-				gb = SumTo(Mul(g, a), b.Value.Shape()...)
+				gb = mulSumTo(g, a, b, create)
 			}
 			return []*Var{ga, gb}
+		},
+		"muladd": func(n *node, g *Var, need []bool, create bool) []*Var {
+			a, w, b := n.inputs[0], n.inputs[1], n.inputs[2]
+			var ga, gw, gb *Var
+			if need[0] {
+				ga = mulSumTo(g, w, a, create)
+			}
+			if need[1] {
+				gw = mulSumTo(g, a, w, create)
+			}
+			if need[2] {
+				gb = SumTo(g, b.Value.Shape()...)
+			}
+			return []*Var{ga, gw, gb}
 		},
 		"div": func(n *node, g *Var, need []bool, create bool) []*Var {
 			a, b := n.inputs[0], n.inputs[1]
@@ -299,6 +313,17 @@ func b2f(b bool) float32 {
 		return 1
 	}
 	return 0
+}
+
+// mulSumTo is the gradient g·other of a product, summed down to the shape
+// of the input x it flows to. Without create, a broadcast x takes the fused
+// kernel that never forms the product.
+func mulSumTo(g, other, x *Var, create bool) *Var {
+	shape := x.Value.Shape()
+	if !create && other.Value.SameShape(g.Value) && !x.Value.SameShape(g.Value) {
+		return Const(tensor.MulSumTo(g.Value, other.Value, shape...))
+	}
+	return SumTo(Mul(g, other), shape...)
 }
 
 func sumToIf(need bool, g, x *Var) *Var {

@@ -139,7 +139,7 @@ func (b *BatchNorm2d) Normalize(x *autograd.Var, _ []int) *autograd.Var { return
 // affine returns y·w + b with per-channel w and b of shape [C].
 func affine(y, w, b *autograd.Var) *autograd.Var {
 	c := w.Value.Len()
-	return autograd.Add(autograd.Mul(y, autograd.Reshape(w, 1, c, 1, 1)), autograd.Reshape(b, 1, c, 1, 1))
+	return autograd.MulAdd(y, autograd.Reshape(w, 1, c, 1, 1), autograd.Reshape(b, 1, c, 1, 1))
 }
 
 // LayerNorm normalises each sample of [N,C,H,W] feature maps over (C,H,W)
@@ -222,5 +222,5 @@ func (b *CondBatchNorm2d) Normalize(x *autograd.Var, labels []int) *autograd.Var
 	n := len(labels)
 	w := autograd.Reshape(autograd.IndexSelect(b.Weight.Var, 0, labels), n, c, 1, 1)
 	s := autograd.Reshape(autograd.IndexSelect(b.Bias.Var, 0, labels), n, c, 1, 1)
-	return autograd.Add(autograd.Mul(y, w), s)
+	return autograd.MulAdd(y, w, s)
 }

@@ -394,3 +394,22 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 		}
 	}
 }
+
+func TestFusedMulAddMulSumTo(t *testing.T) {
+	r := rng(10)
+	for _, c := range []struct{ a, w, b []int }{
+		{[]int{4, 3, 5, 2}, []int{1, 3, 1, 1}, []int{1, 3, 1, 1}},
+		{[]int{4, 3, 5, 2}, []int{4, 3, 1, 1}, []int{4, 3, 1, 1}},
+		{[]int{2, 3}, []int{3}, []int{2, 1}},
+		{[]int{5}, []int{}, []int{5}},
+	} {
+		a, w, b := RandN(r, c.a...), RandN(r, c.w...), RandN(r, c.b...)
+		if got, want := MulAdd(a, w, b), Add(Mul(a, w), b); !AllClose(got, want, 1e-6, 1e-6) {
+			t.Errorf("MulAdd(%v, %v, %v) = %v; want %v", c.a, c.w, c.b, got, want)
+		}
+		g := RandN(r, c.a...)
+		if got, want := MulSumTo(g, a, c.w...), SumTo(Mul(g, a), c.w...); !AllClose(got, want, 1e-4, 1e-5) {
+			t.Errorf("MulSumTo(%v -> %v) = %v; want %v", c.a, c.w, got, want)
+		}
+	}
+}
