@@ -133,7 +133,7 @@ func Conv2d(x, w *Tensor, p ConvParams) *Tensor {
 		}
 		return y
 	}
-	if useImplicit(g) {
+	if useImplicit(g) && g.C >= implicitMinC {
 		convImplicit(x.data, n, g.C, g.H, g.W, reorderTaps(w.data, o, g.C, g.KH, g.KW, false), o, g.KH, g.KW, g.PH, g.PW, y.data)
 		return y
 	}
@@ -227,7 +227,7 @@ func Conv2dWeightGrad(x, gy *Tensor, kh, kw int, p ConvParams) *Tensor {
 		}
 		return dw
 	}
-	if useImplicit(g) {
+	if useImplicit(g) && g.C >= implicitMinC {
 		convImplicitWeightGrad(x.data, gy.data, n, g, o, dw.data)
 		return dw
 	}
@@ -332,9 +332,9 @@ func AvgPool2d(x *Tensor, k int) *Tensor {
 
 // implicitMinHW is the smallest output size (Ho*Wo) at which a convolution
 // takes the implicit GEMM; below it the padding wastes more than im2col
-// costs. The input gradient takes it only with at least implicitMinC input
-// channels, the rows of its GEMM (with one, the GEMM is a thin 1-row
-// product, and im2col's 9-row one is 1.4x faster). 1×1 convolutions keep
+// costs. It needs at least implicitMinC input channels: the GEMMs read B in
+// blocks of C rows, and with one input channel im2col is 1.5x faster (for
+// the input gradient, C is the rows of its GEMM, a thin 1-row product). 1×1 convolutions keep
 // im2col, which is then a plain copy. Variables so that tests can cover both
 // paths.
 var (

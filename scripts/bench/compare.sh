@@ -62,7 +62,7 @@ while [ "$r" -lt "$ROUNDS" ]; do
 		echo "round $r/$ROUNDS, $t thread(s)" >&2
 		bench_go "$t" >>"$tmp/results"
 		if [ "$have_torch" = 1 ]; then
-			shapes=$(awk '$1 == "OURS" {print $3}' "$tmp/results" | awk '!seen[$0]++')
+			shapes=$(awk '$1 == "OURS" && $2 != "iter" {print $3}' "$tmp/results" | awk '!seen[$0]++')
 			# shellcheck disable=SC2086
 			torch scripts/bench/torch_conv.py --threads "$t" --modes "$MODES" --reps 1 $shapes |
 				awk '$1 == "RESULT" {print "TORCH", $2, $3, $4, $5}' >>"$tmp/results"
