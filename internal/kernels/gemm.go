@@ -47,17 +47,7 @@ func SgemmRowsB(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 }
 
 func checkGemmRowsB(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, bRows []int, c []float32, ldc int) {
-	if m < 0 || n < 0 || k < 0 {
-		panic(fmt.Sprintf("kernels: SgemmRowsB: negative dimension m=%d n=%d k=%d", m, n, k))
-	}
-	ar, ac := m, k
-	if transA {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
+	ar, ac, br, bc := storedShapes("SgemmRowsB", transA, transB, m, n, k)
 	checkMat("A", ar, ac, a, lda)
 	checkMat("C", m, n, c, ldc)
 	if len(bRows) != br {
@@ -99,18 +89,24 @@ func SgemmRowsBRef(transA, transB bool, m, n, k int, alpha float32, a []float32,
 	}
 }
 
-func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+// storedShapes returns the stored shapes of A (ar×ac) and B (br×bc) of a
+// product of m×k by k×n operands, panicking on a negative dimension.
+func storedShapes(op string, transA, transB bool, m, n, k int) (ar, ac, br, bc int) {
 	if m < 0 || n < 0 || k < 0 {
-		panic(fmt.Sprintf("kernels: Sgemm: negative dimension m=%d n=%d k=%d", m, n, k))
+		panic(fmt.Sprintf("kernels: %s: negative dimension m=%d n=%d k=%d", op, m, n, k))
 	}
-	ar, ac := m, k
+	ar, ac, br, bc = m, k, k, n
 	if transA {
 		ar, ac = k, m
 	}
-	br, bc := k, n
 	if transB {
 		br, bc = n, k
 	}
+	return ar, ac, br, bc
+}
+
+func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	ar, ac, br, bc := storedShapes("Sgemm", transA, transB, m, n, k)
 	checkMat("A", ar, ac, a, lda)
 	checkMat("B", br, bc, b, ldb)
 	checkMat("C", m, n, c, ldc)
