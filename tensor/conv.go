@@ -296,6 +296,14 @@ func AvgPool2d(x *Tensor, k int) *Tensor {
 			dst := out.data[p*oh*ow : (p+1)*oh*ow]
 			for i := 0; i < oh; i++ {
 				d := dst[i*ow : (i+1)*ow]
+				if k == 2 { // the paper's mean pool: one pass over two rows
+					s0, s1 := src[2*i*w:(2*i+1)*w], src[(2*i+1)*w:(2*i+2)*w]
+					s0, s1 = s0[:2*len(d)], s1[:2*len(d)]
+					for j := range d {
+						d[j] = ((s0[2*j] + s0[2*j+1]) + (s1[2*j] + s1[2*j+1])) * 0.25
+					}
+					continue
+				}
 				for r := 0; r < k; r++ {
 					s := src[(i*k+r)*w : (i*k+r+1)*w]
 					for j := range d {
