@@ -51,9 +51,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import goldfile  # noqa: E402  (shared writer, beside this script)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUTDIR = os.path.join(ROOT, "nn", "testdata")
-FORMAT = "gantry-golden-1"
 MAX_BYTES = 300 * 1024
 EPS = 1e-5
 
@@ -71,15 +73,7 @@ def rand(*shape, lo=-1.0, hi=1.0):
     return t.to(DT)
 
 
-def fmt32(v):
-    s = repr(np.float32(v))
-    if s.startswith("np.float32("):
-        s = s[len("np.float32("):-1]
-    if not math.isfinite(float(s)):
-        raise ValueError(f"non-finite value {s}")
-    if s.endswith(".0"):
-        s = s[:-2]
-    return s
+fmt32 = goldfile.fmt32
 
 
 class Golden:
@@ -105,30 +99,8 @@ class Golden:
 
     def write(self, fname):
         path = os.path.join(OUTDIR, fname)
-        lines = ["{", f'  "format": "{FORMAT}",', '  "tensors": {']
-        names = sorted(self.tensors)
-        for i, name in enumerate(names):
-            shape, flat = self.tensors[name]
-            strs = [fmt32(v) for v in flat]
-            back = np.array([float(s) for s in strs], dtype=np.float64).astype(np.float32)
-            if not np.array_equal(back.view(np.uint32), flat.astype(np.float32).view(np.uint32)):
-                raise AssertionError(f"{name}: float32 round trip failed")
-            comma = "," if i + 1 < len(names) else ""
-            lines.append(
-                f"    {json.dumps(name)}: {{\"shape\": {json.dumps(shape)}, "
-                f"\"data\": [{', '.join(strs)}]}}{comma}"
-            )
-        lines.append("  },")
-        meta = json.dumps(self.meta, indent=2, sort_keys=True).replace("\n", "\n  ")
-        lines.append(f'  "meta": {meta}')
-        lines.append("}")
-        text = "\n".join(lines) + "\n"
-        json.loads(text)
-        if len(text) > MAX_BYTES:
-            raise AssertionError(f"{fname}: {len(text)} bytes > {MAX_BYTES}")
-        with open(path, "w") as f:
-            f.write(text)
-        print(f"wrote {os.path.relpath(path, ROOT)}: {len(self.tensors)} tensors, {len(text)} bytes")
+        n = goldfile.write(path, self.tensors, self.meta, MAX_BYTES)
+        print(f"wrote {os.path.relpath(path, ROOT)}: {len(self.tensors)} tensors, {n} bytes")
 
 
 def randomize(m):

@@ -42,13 +42,16 @@ per-parameter step counts after step 20 (SGD keeps none).
 import json
 import math
 import os
+import sys
 
 import numpy as np
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import goldfile  # noqa: E402  (shared writer, beside this script)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUTDIR = os.path.join(ROOT, "optim", "testdata")
-FORMAT = "gantry-golden-1"
 MAX_BYTES = 300 * 1024
 STEPS = 20
 
@@ -57,15 +60,7 @@ torch.use_deterministic_algorithms(True)
 DT = torch.float32
 
 
-def fmt32(v):
-    s = repr(np.float32(v))  # shortest round-trip repr
-    if s.startswith("np.float32("):  # numpy 2 style repr
-        s = s[len("np.float32("):-1]
-    if not math.isfinite(float(s)):
-        raise ValueError(f"non-finite value {s}")
-    if s.endswith(".0"):
-        s = s[:-2]
-    return s
+fmt32 = goldfile.fmt32
 
 
 class Golden:
@@ -86,31 +81,8 @@ class Golden:
 
     def write(self, fname):
         path = os.path.join(OUTDIR, fname)
-        lines = ["{", f'  "format": "{FORMAT}",', '  "tensors": {']
-        names = sorted(self.tensors)
-        for i, name in enumerate(names):
-            shape, flat = self.tensors[name]
-            strs = [fmt32(v) for v in flat]
-            back = np.array([float(s) for s in strs], dtype=np.float64).astype(np.float32)
-            if not np.array_equal(back.view(np.uint32), flat.astype(np.float32).view(np.uint32)):
-                raise AssertionError(f"{name}: float32 round trip failed")
-            comma = "," if i + 1 < len(names) else ""
-            lines.append(
-                f"    {json.dumps(name)}: {{\"shape\": {json.dumps(shape)}, "
-                f"\"data\": [{', '.join(strs)}]}}{comma}"
-            )
-        lines.append("  },")
-        meta = json.dumps(self.meta, indent=2, sort_keys=True).replace("\n", "\n  ")
-        lines.append(f'  "meta": {meta}')
-        lines.append("}")
-        text = "\n".join(lines) + "\n"
-        json.loads(text)  # sanity
-        if len(text) > MAX_BYTES:
-            raise AssertionError(f"{fname}: {len(text)} bytes > {MAX_BYTES}")
-        os.makedirs(OUTDIR, exist_ok=True)
-        with open(path, "w") as f:
-            f.write(text)
-        print(f"wrote {os.path.relpath(path, ROOT)}: {len(self.tensors)} tensors, {len(text)} bytes")
+        n = goldfile.write(path, self.tensors, self.meta, MAX_BYTES)
+        print(f"wrote {os.path.relpath(path, ROOT)}: {len(self.tensors)} tensors, {n} bytes")
 
 
 # ---------------------------------------------------------------------------
