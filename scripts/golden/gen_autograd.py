@@ -34,8 +34,6 @@ Conventions:
     float32 exactly (numpy's repr of np.float32); the script checks this.
 """
 
-import json
-import math
 import os
 import sys
 

@@ -41,7 +41,6 @@ raw little-endian data.
 """
 
 import json
-import math
 import os
 import struct
 import sys

@@ -39,7 +39,6 @@ names (Go test tables are checked against them) and, as "steps", torch's
 per-parameter step counts after step 20 (SGD keeps none).
 """
 
-import json
 import math
 import os
 import sys
