@@ -67,7 +67,8 @@ func convBenchShapes() []convShape {
 	return shapes
 }
 
-// BenchmarkConv2d times Conv2d ("fwd") and Conv2d + Conv2dInputGrad +
+// BenchmarkConv2d times Conv2d ("fwd"), Conv2dInputGrad ("dx"),
+// Conv2dWeightGrad ("dw") and Conv2d + Conv2dInputGrad +
 // Conv2dWeightGrad ("fwd+bwd", counted as three times the forward FLOPs), as
 // torch_conv.py does. It uses a b.N loop so that -cpu is honoured.
 func BenchmarkConv2d(b *testing.B) {
@@ -89,6 +90,22 @@ func BenchmarkConv2d(b *testing.B) {
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
 				Conv2d(x, w, p)
+			}
+			b.ReportMetric(s.flops()*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run("dx/"+s.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				Conv2dInputGrad(gy, w, s.hw, s.hw, p)
+			}
+			b.ReportMetric(s.flops()*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run("dw/"+s.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				Conv2dWeightGrad(x, gy, s.k, s.k, p)
 			}
 			b.ReportMetric(s.flops()*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
 		})

@@ -61,9 +61,10 @@ func convWeightGradNaive(x, gy *Tensor, kh, kw int, p ConvParams) *Tensor {
 }
 
 // TestConv2dPaths checks the forward, input-gradient and weight-gradient
-// convolutions against the naive ones on both the im2col and the implicit
-// GEMM paths and (1×1) one GEMM per image: odd sizes, 1×1 kernels, paddings other than "same", batches
-// of 1 and many (several chunks), and 1 to 256 channels.
+// convolutions against the naive ones on the direct kernels, the im2col and
+// the implicit GEMM paths and (1×1) one GEMM per image: odd sizes, 1×1
+// kernels, paddings other than "same", batches of 1, 17 (a partial block of
+// 16 images) and many (several chunks), and 1 to 256 channels.
 func TestConv2dPaths(t *testing.T) {
 	type tc struct {
 		x, w []int
@@ -86,6 +87,8 @@ func TestConv2dPaths(t *testing.T) {
 		{[]int{70, 2, 8, 8}, []int{3, 2, 3, 3}, pad(1, 1)},     // many images per chunk
 		{[]int{4, 33, 32, 32}, []int{17, 33, 3, 3}, pad(1, 1)}, // several chunks
 		{[]int{3, 1, 32, 32}, []int{16, 1, 3, 3}, pad(1, 1)},
+		{[]int{17, 6, 5, 5}, []int{30, 6, 3, 3}, pad(1, 1)},
+		{[]int{32, 40, 4, 4}, []int{3, 40, 3, 3}, pad(1, 1)},
 		{[]int{3, 16, 32, 32}, []int{1, 16, 3, 3}, pad(1, 1)},
 		{[]int{2, 3, 9, 8}, []int{3, 3, 3, 3}, ConvParams{Stride: [2]int{2, 1}, Padding: [2]int{1, 1}}},
 		{[]int{2, 3, 9, 8}, []int{3, 3, 3, 3}, ConvParams{Padding: [2]int{2, 1}, Dilation: [2]int{2, 1}}},
@@ -93,12 +96,19 @@ func TestConv2dPaths(t *testing.T) {
 	if testing.Short() {
 		cases = cases[:len(cases)-4]
 	}
-	defer func(hw, c, hw1, c1 int) {
-		implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC = hw, c, hw1, c1
-	}(implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC)
+	defer func(hw, c, hw1, c1, dn, dc int) {
+		implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC, directMinN, directMinC = hw, c, hw1, c1, dn, dc
+	}(implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC, directMinN, directMinC)
 	r := rng(11)
-	for _, minHW := range []int{1, 1 << 30} {
-		implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC = minHW, 1, minHW, 1
+	// Each case runs through the direct kernels where they apply (on a
+	// machine that has them), then through the GEMM paths with and
+	// without their thresholds.
+	for _, minHW := range []int{0, 1, 1 << 30} {
+		implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC = max(minHW, 1), 1, max(minHW, 1), 1
+		directMinN, directMinC = 1<<30, 1<<30
+		if minHW == 0 {
+			directMinN, directMinC = 1, 1
+		}
 		for _, c := range cases {
 			name := fmt.Sprintf("%v*%v/%+v/minHW=%d", c.x, c.w, c.p, minHW)
 			x, w := RandN(r, c.x...), RandN(r, c.w...)

@@ -4,7 +4,7 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-//go:generate go run asmgen/main.go -out gemm_amd64.s
+//go:generate go run asmgen/main.go -out gemm_amd64.s -goout dconv_amd64.go
 
 // The microkernels of gemm_amd64.s. Each computes one whole tile
 // C = alpha*Ap*Bp + beta*C (see gemmKernel.tile) and reads C only when beta
@@ -202,4 +202,22 @@ func gemmKernels() []*gemmKernel {
 		ks = append(ks, kernelAVX2x6x16)
 	}
 	return append(ks, kernelGo)
+}
+
+func init() {
+	if !cpu.X86.HasAVX512F {
+		return
+	}
+	transpose16 = transpose16AVX512
+	dconvAsm = func(m int) dconvKernel {
+		fn := dconvAVX512[m]
+		return func(k int, taps []int, w, x, y []float32) {
+			_ = y[m*dconvLanes-1]
+			if len(taps) < 2 || k == 0 {
+				clear(y[:m*dconvLanes])
+				return
+			}
+			fn(k, &taps[0], len(taps)/2, &w[0], &x[0], &y[0])
+		}
+	}
 }

@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// TestAsmGenerated checks that gemm_amd64.s is what asmgen writes now, so the
-// generator and its output cannot drift apart.
+// TestAsmGenerated checks that gemm_amd64.s and dconv_amd64.go are what
+// asmgen writes now, so the generator and its output cannot drift apart.
 func TestAsmGenerated(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go command")
@@ -18,19 +18,22 @@ func TestAsmGenerated(t *testing.T) {
 	if err != nil {
 		t.Skip("go command not found")
 	}
-	out := filepath.Join(t.TempDir(), "gemm_amd64.s")
-	if msg, err := exec.Command(gobin, "run", "asmgen/main.go", "-out", out).CombinedOutput(); err != nil {
+	dir := t.TempDir()
+	out, goOut := filepath.Join(dir, "gemm_amd64.s"), filepath.Join(dir, "dconv_amd64.go")
+	if msg, err := exec.Command(gobin, "run", "asmgen/main.go", "-out", out, "-goout", goOut).CombinedOutput(); err != nil {
 		t.Fatalf("go run asmgen/main.go: %v\n%s", err, msg)
 	}
-	want, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile("gemm_amd64.s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Error("gemm_amd64.s is stale: run go generate in internal/kernels")
+	for _, f := range []string{out, goOut} {
+		want, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Base(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is stale: run go generate in internal/kernels", filepath.Base(f))
+		}
 	}
 }

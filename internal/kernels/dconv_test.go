@@ -1,0 +1,192 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// naiveConv is the stride-1 convolution of x [N,C,H,W], zero-padded by ph,
+// pw, with w [O,C,KH,KW], summed in float64.
+func naiveConv(x []float32, n, c, h, wd int, w []float32, o, kh, kw, ph, pw int) []float32 {
+	ho, wo := h+2*ph-kh+1, wd+2*pw-kw+1
+	y := make([]float32, n*o*ho*wo)
+	for b := 0; b < n; b++ {
+		for oc := 0; oc < o; oc++ {
+			for yy := 0; yy < ho; yy++ {
+				for xx := 0; xx < wo; xx++ {
+					var s float64
+					for ch := 0; ch < c; ch++ {
+						for i := 0; i < kh; i++ {
+							for j := 0; j < kw; j++ {
+								iy, ix := yy+i-ph, xx+j-pw
+								if iy < 0 || iy >= h || ix < 0 || ix >= wd {
+									continue
+								}
+								s += float64(w[((oc*c+ch)*kh+i)*kw+j]) * float64(x[((b*c+ch)*h+iy)*wd+ix])
+							}
+						}
+					}
+					y[((b*o+oc)*ho+yy)*wo+xx] = float32(s)
+				}
+			}
+		}
+	}
+	return y
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+	}
+	return s
+}
+
+// TestBlocksRoundTrip checks ToBlocks against its definition (with zero
+// images past N) and FromBlocks as its inverse, on sizes with and without
+// whole 16×16 blocks, with guard bands.
+func TestBlocksRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, tc := range []struct{ n, c, hw int }{{16, 3, 16}, {32, 5, 64}, {17, 2, 16}, {7, 3, 9}, {48, 1, 4}, {16, 4, 33}, {1, 1, 1}} {
+		nb := (tc.n + 15) / 16
+		x := randSlice(r, tc.n*tc.c*tc.hw)
+		const guard = float32(-7777)
+		dst := make([]float32, nb*tc.hw*tc.c*16+5)
+		for i := range dst {
+			dst[i] = guard
+		}
+		ToBlocks(x, tc.n, tc.c, tc.hw, dst)
+		for b := 0; b < nb; b++ {
+			for q := 0; q < tc.hw; q++ {
+				for ch := 0; ch < tc.c; ch++ {
+					for l := 0; l < 16; l++ {
+						want := float32(0)
+						if i := b*16 + l; i < tc.n {
+							want = x[(i*tc.c+ch)*tc.hw+q]
+						}
+						if got := dst[((b*tc.hw+q)*tc.c+ch)*16+l]; got != want {
+							t.Fatalf("%+v: block %d pixel %d channel %d lane %d = %v, want %v", tc, b, q, ch, l, got, want)
+						}
+					}
+				}
+			}
+		}
+		for _, v := range dst[nb*tc.hw*tc.c*16:] {
+			if v != guard {
+				t.Fatalf("%+v: ToBlocks wrote past its output", tc)
+			}
+		}
+		back := make([]float32, len(x)+5)
+		for i := range back {
+			back[i] = guard
+		}
+		FromBlocks(dst, tc.n, tc.c, tc.hw, back)
+		for i, v := range x {
+			if back[i] != v {
+				t.Fatalf("%+v: FromBlocks(ToBlocks(x))[%d] = %v, want %v", tc, i, back[i], v)
+			}
+		}
+		for _, v := range back[len(x):] {
+			if v != guard {
+				t.Fatalf("%+v: FromBlocks wrote past its output", tc)
+			}
+		}
+	}
+}
+
+// TestDirectConv checks the direct convolution, with the machine's kernels
+// and with the plain-Go reference, against the naive one, over channel
+// counts that exercise every kernel width, odd sizes, and paddings from 0
+// to kernel-1.
+func TestDirectConv(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	type tc struct{ n, c, h, w, o, kh, kw, ph, pw int }
+	cases := []tc{
+		{16, 3, 4, 4, 5, 3, 3, 1, 1}, {16, 8, 8, 8, 16, 3, 3, 1, 1}, {32, 16, 5, 7, 28, 3, 3, 1, 1},
+		{17, 4, 6, 6, 29, 3, 3, 2, 0}, {16, 1, 7, 3, 1, 1, 1, 0, 0}, {20, 7, 2, 2, 64, 3, 3, 1, 1},
+		{16, 9, 5, 5, 30, 5, 5, 2, 2}, {16, 2, 3, 3, 57, 2, 2, 1, 0}, {5, 3, 4, 4, 33, 3, 1, 1, 0},
+	}
+	for o := 1; o <= dconvMaxRows; o++ {
+		cases = append(cases, tc{16, 3, 3, 3, o, 3, 3, 1, 1})
+	}
+	kernelSets := map[string]func(int) dconvKernel{"ref": dconvRef}
+	if dconvAsm != nil {
+		kernelSets["asm"] = dconvAsm
+	}
+	for name, set := range kernelSets {
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("%s/%+v", name, tc), func(t *testing.T) {
+				x := randSlice(r, tc.n*tc.c*tc.h*tc.w)
+				w := randSlice(r, tc.o*tc.c*tc.kh*tc.kw)
+				want := naiveConv(x, tc.n, tc.c, tc.h, tc.w, w, tc.o, tc.kh, tc.kw, tc.ph, tc.pw)
+				d := NewDirectConv(tc.c, tc.h, tc.w, tc.o, tc.kh, tc.kw, tc.ph, tc.pw, func(oc, c, i, j int) float32 {
+					return w[((oc*tc.c+c)*tc.kh+i)*tc.kw+j]
+				})
+				ho, wo := d.OutSize()
+				nb := (tc.n + 15) / 16
+				xb := make([]float32, nb*tc.h*tc.w*tc.c*16)
+				ToBlocks(x, tc.n, tc.c, tc.h*tc.w, xb)
+				yb := make([]float32, nb*ho*wo*tc.o*16)
+				for i := range yb {
+					yb[i] = float32(math.NaN())
+				}
+				d.run(xb, nb, yb, set)
+				got := make([]float32, tc.n*tc.o*ho*wo)
+				FromBlocks(yb, tc.n, tc.o, ho*wo, got)
+				for i := range want {
+					if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*(1+math.Abs(float64(want[i])))) {
+						t.Fatalf("y[%d] = %v, want %v", i, got[i], want[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkDirectConv times DirectConv.Run on blocked data (no layout
+// changes) for 3×3 convolutions with padding 1, N×C×H×W->O.
+func BenchmarkDirectConv(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, s := range []struct{ n, c, hw, o int }{
+		{64, 128, 16, 128}, {64, 64, 32, 64}, {64, 32, 64, 32}, {64, 128, 4, 128}, {64, 128, 8, 128},
+		{64, 64, 8, 64}, {64, 32, 32, 32}, {64, 32, 16, 32}, {64, 16, 32, 16}, {64, 256, 4, 256}, {16, 64, 8, 64},
+	} {
+		b.Run(fmt.Sprintf("%dx%dx%dx%d->%d", s.n, s.c, s.hw, s.hw, s.o), func(b *testing.B) {
+			w := randSlice(r, s.o*s.c*9)
+			d := NewDirectConv(s.c, s.hw, s.hw, s.o, 3, 3, 1, 1, func(oc, c, i, j int) float32 { return w[((oc*s.c+c)*3+i)*3+j] })
+			nb := s.n / 16
+			xb := randSlice(r, nb*s.hw*s.hw*s.c*16)
+			yb := make([]float32, nb*s.hw*s.hw*s.o*16)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				d.Run(xb, nb, yb)
+			}
+			flops := 2 * float64(s.n*s.o*s.hw*s.hw*s.c*9)
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkToBlocks times the layout change of N×C×H×W images into blocks
+// and back.
+func BenchmarkToBlocks(b *testing.B) {
+	r := rand.New(rand.NewPCG(6, 6))
+	for _, s := range []struct{ n, c, hw int }{{64, 32, 1024}, {64, 128, 64}, {64, 128, 16}, {64, 16, 1024}} {
+		x := randSlice(r, s.n*s.c*s.hw)
+		xb := make([]float32, len(x))
+		b.Run(fmt.Sprintf("to/%dx%dx%d", s.n, s.c, s.hw), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				ToBlocks(x, s.n, s.c, s.hw, xb)
+			}
+			b.ReportMetric(float64(8*len(x))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+		})
+		b.Run(fmt.Sprintf("from/%dx%dx%d", s.n, s.c, s.hw), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				FromBlocks(xb, s.n, s.c, s.hw, x)
+			}
+			b.ReportMetric(float64(8*len(x))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+		})
+	}
+}
