@@ -244,6 +244,17 @@ func Conv2dWeightGrad(x, gy *Tensor, kh, kw int, p ConvParams) *Tensor {
 		}
 		return dw
 	}
+	if useDirect(g, n, g.C) && g.C%16 == 0 {
+		nb := (n + 15) / 16
+		xt := getScratch(nb * g.H * g.W * 16 * g.C)
+		gt := getScratch(nb * g.Ho * g.Wo * 16 * o)
+		defer putScratch(xt)
+		defer putScratch(gt)
+		kernels.ToInterleaved(x.data, n, g.C, g.H*g.W, *xt)
+		kernels.ToInterleaved(gy.data, n, o, g.Ho*g.Wo, *gt)
+		kernels.NewDirectConvWeightGrad(g.C, g.H, g.W, o, g.KH, g.KW, g.PH, g.PW).Run(*xt, *gt, nb, dw.data)
+		return dw
+	}
 	if useImplicit(g) && g.C >= implicitMinC {
 		convImplicitWeightGrad(x.data, gy.data, n, g, o, dw.data)
 		return dw

@@ -89,6 +89,7 @@ func TestConv2dPaths(t *testing.T) {
 		{[]int{3, 1, 32, 32}, []int{16, 1, 3, 3}, pad(1, 1)},
 		{[]int{17, 6, 5, 5}, []int{30, 6, 3, 3}, pad(1, 1)},
 		{[]int{32, 40, 4, 4}, []int{3, 40, 3, 3}, pad(1, 1)},
+		{[]int{18, 32, 6, 5}, []int{7, 32, 3, 3}, pad(1, 1)},
 		{[]int{3, 16, 32, 32}, []int{1, 16, 3, 3}, pad(1, 1)},
 		{[]int{2, 3, 9, 8}, []int{3, 3, 3, 3}, ConvParams{Stride: [2]int{2, 1}, Padding: [2]int{1, 1}}},
 		{[]int{2, 3, 9, 8}, []int{3, 3, 3, 3}, ConvParams{Padding: [2]int{2, 1}, Dilation: [2]int{2, 1}}},

@@ -277,3 +277,219 @@ func (d *DirectConv) run(xb []float32, nb int, yb []float32, kernel func(m int) 
 		}
 	})
 }
+
+// The weight gradient.
+//
+// dW[o][c][i][j] is a sum over images and output pixels of gy times the
+// input pixel that tap (i, j) reads. With the images in the interleaved
+// layout [N/16][HW][16][C] (ToInterleaved: pixel outer, then the 16 images
+// of a block, then channels), the gradient of tap t is a matrix product over
+// the pairs (pixel, image) inside the image: dW_t[o][c] = sum over k of
+// G[k][o] * X[k + shift_t][c], where G is gy and X is x in that layout. For
+// one output row the valid pixels are a run of consecutive k, so a kernel
+// (dconvWAVX512xMxN) accumulates an M×N tile of dW_t over a list of such
+// runs (segments), reading both operands in place: N channels of X as
+// vectors, M of G broadcast. Taps in the padding are skipped, as in the
+// forward.
+
+// dconvWKernel accumulates C[m][nr] += sum over the segments (triples aoff,
+// boff, len) and p < len of a[aoff + p*lda + r] * b[boff + p*ldb : +nr].
+type dconvWKernel func(segs []int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int)
+
+// dconvWAsm, when not nil, returns the assembly weight-gradient kernel for m
+// rows of nv vectors.
+var dconvWAsm func(m, nv int) dconvWKernel
+
+// dconvWMaxRows returns the most rows of a weight-gradient tile of nv
+// vectors (1, 2 or 4): what the registers hold.
+func dconvWMaxRows(nv int) int { return map[int]int{1: 28, 2: 14, 4: 6}[nv] }
+
+// dconvWRef is the plain-Go weight-gradient kernel.
+func dconvWRef(m, nv int) dconvWKernel {
+	nr := nv * dconvLanes
+	return func(segs []int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+		for s := 0; s+2 < len(segs); s += 3 {
+			ao, bo, n := segs[s], segs[s+1], segs[s+2]
+			for p := 0; p < n; p++ {
+				bv := b[bo+p*ldb : bo+p*ldb+nr]
+				for r := 0; r < m; r++ {
+					av := a[ao+p*lda+r]
+					cr := c[r*ldc : r*ldc+nr]
+					for v, x := range bv {
+						cr[v] += av * x
+					}
+				}
+			}
+		}
+	}
+}
+
+func dconvWKernelFor(m, nv int) dconvWKernel {
+	if dconvWAsm != nil {
+		return dconvWAsm(m, nv)
+	}
+	return dconvWRef(m, nv)
+}
+
+// ToInterleaved writes x [N,C,HW] in the interleaved layout
+// [ceil(N/16)][HW][16][C] (images past N are zero). dst must hold
+// ceil(N/16)*HW*16*C floats.
+//
+// It panics if a slice is too short.
+func ToInterleaved(x []float32, n, c, hw int, dst []float32) {
+	nb := (n + dconvLanes - 1) / dconvLanes
+	if len(x) < n*c*hw || len(dst) < nb*hw*c*dconvLanes {
+		panic(fmt.Sprintf("kernels: ToInterleaved: %d and %d floats for %d images of %dx%d", len(x), len(dst), n, c, hw))
+	}
+	ParallelFor(nb*dconvLanes, max(1, 8192/(hw*c)), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			b, l := t/dconvLanes, t%dconvLanes
+			i := b*dconvLanes + l
+			// dst[b][q][l][ch] = x[i][ch][q], rows of C at stride 16C.
+			base := b*hw*dconvLanes*c + l*c
+			ld := dconvLanes * c
+			if i >= n {
+				for q := 0; q < hw; q++ {
+					clear(dst[base+q*ld : base+q*ld+c])
+				}
+				continue
+			}
+			src := x[i*c*hw : (i+1)*c*hw]
+			ch0 := 0
+			if transpose16 != nil && hw%16 == 0 {
+				for ; ch0+16 <= c; ch0 += 16 {
+					for q := 0; q < hw; q += 16 {
+						transpose16(&dst[base+q*ld+ch0], ld, &src[ch0*hw+q], hw)
+					}
+				}
+			}
+			for q := 0; q < hw; q++ {
+				d := dst[base+q*ld : base+q*ld+c]
+				for ch := ch0; ch < c; ch++ {
+					d[ch] = src[ch*hw+q]
+				}
+			}
+		}
+	})
+}
+
+// DirectConvWeightGrad is the weight gradient of a stride-1, undilated
+// convolution, planned for the direct kernels.
+type DirectConvWeightGrad struct {
+	c, h, w   int
+	o, ho, wo int
+	kh, kw    int
+	ph, pw    int
+	nv        int   // vectors per tile row: C in tiles of 16*nv channels
+	mtiles    []int // rows (output channels) per tile
+}
+
+// NewDirectConvWeightGrad plans the weight gradient of the stride-1
+// convolution of C-channel h×w images, zero-padded by ph, pw, with o
+// filters of kh×kw.
+//
+// It panics if the padding is not smaller than the kernel, or C is not a
+// multiple of 16.
+func NewDirectConvWeightGrad(c, h, w, o, kh, kw, ph, pw int) *DirectConvWeightGrad {
+	ho, wo := h+2*ph-kh+1, w+2*pw-kw+1
+	if c < 1 || c%16 != 0 || o < 1 || kh < 1 || kw < 1 || ph < 0 || pw < 0 || ph >= kh || pw >= kw || ho < 1 || wo < 1 {
+		panic(fmt.Sprintf("kernels: NewDirectConvWeightGrad: no direct weight gradient of %dx%dx%d by %dx%dx%d with padding %dx%d", c, h, w, o, kh, kw, ph, pw))
+	}
+	d := &DirectConvWeightGrad{c: c, h: h, w: w, o: o, ho: ho, wo: wo, kh: kh, kw: kw, ph: ph, pw: pw}
+	switch {
+	case c%64 == 0:
+		d.nv = 4
+	case c%32 == 0:
+		d.nv = 2
+	default:
+		d.nv = 1
+	}
+	most := dconvWMaxRows(d.nv)
+	nt := (o + most - 1) / most
+	for i := 0; i < nt; i++ {
+		m := o / nt
+		if i < o%nt {
+			m++
+		}
+		d.mtiles = append(d.mtiles, m)
+	}
+	return d
+}
+
+// dconvWChunkBytes bounds the data (gy and x) of the pixels one pass over
+// all tiles reads, so that it stays in L2.
+const dconvWChunkBytes = 256 << 10
+
+// Run sets dw [O][C][KH][KW] to the weight gradient, given x in the
+// interleaved layout [nb][H*W][16][C] and gy in [nb][Ho*Wo][16][O].
+//
+// It panics if a slice is too short.
+func (d *DirectConvWeightGrad) Run(xt, gt []float32, nb int, dw []float32) {
+	d.run(xt, gt, nb, dw, dconvWKernelFor)
+}
+
+func (d *DirectConvWeightGrad) run(xt, gt []float32, nb int, dw []float32, kernel func(m, nv int) dconvWKernel) {
+	xs, gs := d.h*d.w*dconvLanes*d.c, d.ho*d.wo*dconvLanes*d.o
+	taps := d.kh * d.kw
+	if len(xt) < nb*xs || len(gt) < nb*gs || len(dw) < d.o*d.c*taps {
+		panic(fmt.Sprintf("kernels: DirectConvWeightGrad.Run: %d, %d and %d floats for %d blocks", len(xt), len(gt), len(dw), nb))
+	}
+	nr := d.nv * dconvLanes
+	kerns := make([]dconvWKernel, len(d.mtiles))
+	for i, m := range d.mtiles {
+		kerns[i] = kernel(m, d.nv)
+	}
+	// dwt[t][o][c], the gradient of each tap.
+	dwt := make([]float32, taps*d.o*d.c)
+	// Chunks of output rows of one block of images.
+	rowBytes := 4 * d.wo * dconvLanes * (d.o + d.c)
+	rows := max(1, min(d.ho, dconvWChunkBytes/max(1, rowBytes)))
+	nct := d.c / nr
+	tasks := taps * len(d.mtiles) * nct
+	segs := make([][]int, taps)
+	for b := 0; b < nb; b++ {
+		for y0 := 0; y0 < d.ho; y0 += rows {
+			y1 := min(d.ho, y0+rows)
+			// The segments of each tap: one per output row whose
+			// input row is inside the image.
+			for t := range segs {
+				i, j := t/d.kw, t%d.kw
+				xa, xb := max(0, d.pw-j), min(d.wo, d.w+d.pw-j)
+				segs[t] = segs[t][:0]
+				if xa >= xb {
+					continue
+				}
+				for y := y0; y < y1; y++ {
+					iy := y + i - d.ph
+					if iy < 0 || iy >= d.h {
+						continue
+					}
+					q, iq := y*d.wo+xa, iy*d.w+xa+j-d.pw
+					segs[t] = append(segs[t], (b*d.ho*d.wo+q)*dconvLanes*d.o, (b*d.h*d.w+iq)*dconvLanes*d.c, (xb-xa)*dconvLanes)
+				}
+			}
+			ParallelFor(tasks, 1, func(lo, hi int) {
+				for task := lo; task < hi; task++ {
+					t, rest := task/(len(d.mtiles)*nct), task%(len(d.mtiles)*nct)
+					mi, ci := rest/nct, rest%nct
+					if len(segs[t]) == 0 {
+						continue
+					}
+					o0 := 0
+					for _, m := range d.mtiles[:mi] {
+						o0 += m
+					}
+					c0 := ci * nr
+					kerns[mi](segs[t], gt[o0:], d.o, xt[c0:], d.c, dwt[(t*d.o+o0)*d.c+c0:], d.c)
+				}
+			})
+		}
+	}
+	for oc := 0; oc < d.o; oc++ {
+		for ch := 0; ch < d.c; ch++ {
+			for t := 0; t < taps; t++ {
+				dw[(oc*d.c+ch)*taps+t] = dwt[(t*d.o+oc)*d.c+ch]
+			}
+		}
+	}
+}

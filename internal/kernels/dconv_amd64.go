@@ -128,3 +128,209 @@ var dconvAVX512 = [...]func(k int, taps *int, ntap int, w, x, y *float32){
 	dconvAVX512x29,
 	dconvAVX512x30,
 }
+
+//go:noescape
+func dconvWAVX512x1x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x2x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x3x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x4x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x5x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x6x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x7x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x8x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x9x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x10x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x11x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x12x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x13x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x14x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x15x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x16x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x17x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x18x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x19x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x20x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x21x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x22x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x23x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x24x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x25x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x26x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x27x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x28x16(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x1x32(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x2x32(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x3x32(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x4x32(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x5x32(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x6x32(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x7x32(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x8x32(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x9x32(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x10x32(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x11x32(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x12x32(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x13x32(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x14x32(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x1x64(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x2x64(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x3x64(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x4x64(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x5x64(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func dconvWAVX512x6x64(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+// dconvWAVX512 holds the weight-gradient kernels by vectors per row (1, 2
+// or 4) and rows (from 1).
+var dconvWAVX512 = [5][]func(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int){
+	1: {
+		nil,
+		dconvWAVX512x1x16,
+		dconvWAVX512x2x16,
+		dconvWAVX512x3x16,
+		dconvWAVX512x4x16,
+		dconvWAVX512x5x16,
+		dconvWAVX512x6x16,
+		dconvWAVX512x7x16,
+		dconvWAVX512x8x16,
+		dconvWAVX512x9x16,
+		dconvWAVX512x10x16,
+		dconvWAVX512x11x16,
+		dconvWAVX512x12x16,
+		dconvWAVX512x13x16,
+		dconvWAVX512x14x16,
+		dconvWAVX512x15x16,
+		dconvWAVX512x16x16,
+		dconvWAVX512x17x16,
+		dconvWAVX512x18x16,
+		dconvWAVX512x19x16,
+		dconvWAVX512x20x16,
+		dconvWAVX512x21x16,
+		dconvWAVX512x22x16,
+		dconvWAVX512x23x16,
+		dconvWAVX512x24x16,
+		dconvWAVX512x25x16,
+		dconvWAVX512x26x16,
+		dconvWAVX512x27x16,
+		dconvWAVX512x28x16,
+	},
+	2: {
+		nil,
+		dconvWAVX512x1x32,
+		dconvWAVX512x2x32,
+		dconvWAVX512x3x32,
+		dconvWAVX512x4x32,
+		dconvWAVX512x5x32,
+		dconvWAVX512x6x32,
+		dconvWAVX512x7x32,
+		dconvWAVX512x8x32,
+		dconvWAVX512x9x32,
+		dconvWAVX512x10x32,
+		dconvWAVX512x11x32,
+		dconvWAVX512x12x32,
+		dconvWAVX512x13x32,
+		dconvWAVX512x14x32,
+	},
+	4: {
+		nil,
+		dconvWAVX512x1x64,
+		dconvWAVX512x2x64,
+		dconvWAVX512x3x64,
+		dconvWAVX512x4x64,
+		dconvWAVX512x5x64,
+		dconvWAVX512x6x64,
+	},
+}

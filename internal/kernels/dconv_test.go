@@ -190,3 +190,133 @@ func BenchmarkToBlocks(b *testing.B) {
 		})
 	}
 }
+
+// naiveConvWeightGrad is the weight gradient of naiveConv, in float64.
+func naiveConvWeightGrad(x []float32, n, c, h, wd int, gy []float32, o, kh, kw, ph, pw int) []float32 {
+	ho, wo := h+2*ph-kh+1, wd+2*pw-kw+1
+	dw := make([]float32, o*c*kh*kw)
+	for oc := 0; oc < o; oc++ {
+		for ch := 0; ch < c; ch++ {
+			for i := 0; i < kh; i++ {
+				for j := 0; j < kw; j++ {
+					var s float64
+					for b := 0; b < n; b++ {
+						for y := 0; y < ho; y++ {
+							for xx := 0; xx < wo; xx++ {
+								iy, ix := y+i-ph, xx+j-pw
+								if iy < 0 || iy >= h || ix < 0 || ix >= wd {
+									continue
+								}
+								s += float64(gy[((b*o+oc)*ho+y)*wo+xx]) * float64(x[((b*c+ch)*h+iy)*wd+ix])
+							}
+						}
+					}
+					dw[((oc*c+ch)*kh+i)*kw+j] = float32(s)
+				}
+			}
+		}
+	}
+	return dw
+}
+
+// TestDirectConvWeightGrad checks the direct weight gradient, with the
+// machine's kernels and the plain-Go ones, against the naive one, over
+// tile widths of 16, 32 and 64 channels, every row count of each, partial
+// blocks of images, and chunks of rows.
+func TestDirectConvWeightGrad(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	type tc struct{ n, c, h, w, o, kh, kw, ph, pw int }
+	cases := []tc{
+		{16, 16, 4, 4, 5, 3, 3, 1, 1}, {32, 64, 8, 8, 13, 3, 3, 1, 1}, {17, 32, 5, 7, 29, 3, 3, 1, 1},
+		{16, 48, 6, 6, 7, 3, 3, 2, 0}, {20, 16, 3, 3, 64, 1, 1, 0, 0}, {16, 128, 2, 2, 3, 3, 3, 1, 1},
+		{16, 16, 5, 5, 30, 5, 5, 2, 2}, {5, 32, 4, 4, 33, 2, 2, 1, 0}, {16, 16, 40, 40, 2, 3, 3, 1, 1},
+	}
+	for _, nv := range []int{1, 2, 4} {
+		for m := 1; m <= dconvWMaxRows(nv); m++ {
+			cases = append(cases, tc{16, 16 * nv, 3, 3, m, 3, 3, 1, 1})
+		}
+	}
+	sets := map[string]func(m, nv int) dconvWKernel{"ref": dconvWRef}
+	if dconvWAsm != nil {
+		sets["asm"] = dconvWAsm
+	}
+	for name, set := range sets {
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("%s/%+v", name, tc), func(t *testing.T) {
+				d := NewDirectConvWeightGrad(tc.c, tc.h, tc.w, tc.o, tc.kh, tc.kw, tc.ph, tc.pw)
+				ho, wo := tc.h+2*tc.ph-tc.kh+1, tc.w+2*tc.pw-tc.kw+1
+				x := randSlice(r, tc.n*tc.c*tc.h*tc.w)
+				gy := randSlice(r, tc.n*tc.o*ho*wo)
+				want := naiveConvWeightGrad(x, tc.n, tc.c, tc.h, tc.w, gy, tc.o, tc.kh, tc.kw, tc.ph, tc.pw)
+				nb := (tc.n + 15) / 16
+				xt := make([]float32, nb*tc.h*tc.w*16*tc.c)
+				gt := make([]float32, nb*ho*wo*16*tc.o)
+				ToInterleaved(x, tc.n, tc.c, tc.h*tc.w, xt)
+				ToInterleaved(gy, tc.n, tc.o, ho*wo, gt)
+				got := make([]float32, len(want))
+				for i := range got {
+					got[i] = float32(math.NaN())
+				}
+				d.run(xt, gt, nb, got, set)
+				for i := range want {
+					if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-3*(1+math.Abs(float64(want[i])))) {
+						t.Fatalf("dw[%d] = %v, want %v", i, got[i], want[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestToInterleaved checks ToInterleaved against its definition.
+func TestToInterleaved(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, tc := range []struct{ n, c, hw int }{{16, 16, 16}, {32, 48, 64}, {17, 5, 16}, {7, 3, 9}, {16, 32, 4}} {
+		nb := (tc.n + 15) / 16
+		x := randSlice(r, tc.n*tc.c*tc.hw)
+		dst := make([]float32, nb*tc.hw*16*tc.c)
+		for i := range dst {
+			dst[i] = float32(math.NaN())
+		}
+		ToInterleaved(x, tc.n, tc.c, tc.hw, dst)
+		for b := 0; b < nb; b++ {
+			for q := 0; q < tc.hw; q++ {
+				for l := 0; l < 16; l++ {
+					for ch := 0; ch < tc.c; ch++ {
+						want := float32(0)
+						if i := b*16 + l; i < tc.n {
+							want = x[(i*tc.c+ch)*tc.hw+q]
+						}
+						if got := dst[((b*tc.hw+q)*16+l)*tc.c+ch]; got != want {
+							t.Fatalf("%+v: block %d pixel %d lane %d channel %d = %v, want %v", tc, b, q, l, ch, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkDirectConvWeightGrad times DirectConvWeightGrad.Run on
+// interleaved data for 3×3 convolutions with padding 1, N×C×H×W->O.
+func BenchmarkDirectConvWeightGrad(b *testing.B) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, s := range []struct{ n, c, hw, o int }{
+		{64, 128, 16, 128}, {64, 64, 32, 64}, {64, 32, 64, 32}, {64, 128, 4, 128}, {64, 128, 8, 128},
+		{64, 64, 8, 64}, {64, 32, 32, 32}, {64, 32, 16, 32}, {64, 16, 32, 16}, {64, 256, 4, 256}, {16, 64, 8, 64},
+	} {
+		b.Run(fmt.Sprintf("%dx%dx%dx%d->%d", s.n, s.c, s.hw, s.hw, s.o), func(b *testing.B) {
+			d := NewDirectConvWeightGrad(s.c, s.hw, s.hw, s.o, 3, 3, 1, 1)
+			nb := s.n / 16
+			xt := randSlice(r, nb*s.hw*s.hw*s.c*16)
+			gt := randSlice(r, nb*s.hw*s.hw*s.o*16)
+			dw := make([]float32, s.o*s.c*9)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				d.Run(xt, gt, nb, dw)
+			}
+			flops := 2 * float64(s.n*s.o*s.hw*s.hw*s.c*9)
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

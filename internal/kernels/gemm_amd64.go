@@ -221,3 +221,20 @@ func init() {
 		}
 	}
 }
+
+func init() {
+	if !cpu.X86.HasAVX512F {
+		return
+	}
+	dconvWAsm = func(m, nv int) dconvWKernel {
+		fn := dconvWAVX512[nv][m]
+		nr := nv * dconvLanes
+		return func(segs []int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+			if len(segs) < 3 {
+				return
+			}
+			_ = c[(m-1)*ldc+nr-1]
+			fn(&segs[0], len(segs)/3, &a[0], lda, &b[0], ldb, &c[0], ldc)
+		}
+	}
+}

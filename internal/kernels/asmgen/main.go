@@ -568,6 +568,117 @@ func emitDconv(w, g *bytes.Buffer) {
 		fmt.Fprintf(g, "\tdconvAVX512x%d,\n", m)
 	}
 	fmt.Fprintf(g, "}\n")
+	for _, nv := range dconvWVectors {
+		for m := 1; m <= dconvWRows(nv); m++ {
+			emitDconvWKernel(w, m, nv)
+			fmt.Fprintf(g, "\n//go:noescape\nfunc dconvWAVX512x%dx%d(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)\n", m, 16*nv)
+		}
+	}
+	fmt.Fprintf(g, "\n// dconvWAVX512 holds the weight-gradient kernels by vectors per row (1, 2\n// or 4) and rows (from 1).\n")
+	fmt.Fprintf(g, "var dconvWAVX512 = [5][]func(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int){\n")
+	for _, nv := range dconvWVectors {
+		fmt.Fprintf(g, "\t%d: {\n\t\tnil,\n", nv)
+		for m := 1; m <= dconvWRows(nv); m++ {
+			fmt.Fprintf(g, "\t\tdconvWAVX512x%dx%d,\n", m, 16*nv)
+		}
+		fmt.Fprintf(g, "\t},\n")
+	}
+	fmt.Fprintf(g, "}\n")
+}
+
+// dconvWVectors are the tile widths, in vectors, of the weight-gradient
+// kernels, and dconvWRows the most rows each width has registers for.
+var dconvWVectors = []int{1, 2, 4}
+
+func dconvWRows(nv int) int { return map[int]int{1: 28, 2: 14, 4: 6}[nv] }
+
+// emitDconvWKernel writes dconvWAVX512x<m>x<16nv>, the weight-gradient
+// kernel of the direct convolution: C[m][16nv] += sum over the segments
+// (triples aoff, boff, len) and p < len of A[aoff + p*lda + r] (broadcast)
+// times B[boff + p*ldb : +16nv]. Both operands are read in place.
+func emitDconvWKernel(w *bytes.Buffer, m, nv int) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
+	name := fmt.Sprintf("dconvWAVX512x%dx%d", m, 16*nv)
+	label := func(l string) { fmt.Fprintf(w, "%s_%s:\n", name, l) }
+	z := func(i int) string { return fmt.Sprintf("Z%d", i) }
+	acc := func(r, v int) string { return z(r*nv + v) }
+	nacc := m * nv
+	breg := func(v int) string { return z(nacc + v) }
+	// With one vector per row, each broadcast feeds one FMA: broadcast
+	// inside it. Otherwise broadcast into one of two registers.
+	bcastInFMA := nv == 1 || nacc+nv+2 > 32
+	fmt.Fprintf(w, "\n// func %s(segs *int, nseg int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)\n", name)
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
+	p("MOVQ segs+0(FP), R8")
+	p("MOVQ nseg+8(FP), R9")
+	p("MOVQ a+16(FP), R10")
+	p("MOVQ lda+24(FP), R11")
+	p("SHLQ $2, R11")
+	p("MOVQ b+32(FP), R12")
+	p("MOVQ ldb+40(FP), R13")
+	p("SHLQ $2, R13")
+	for i := 0; i < nacc; i++ {
+		p("VPXORD %s, %s, %s", z(i), z(i), z(i))
+	}
+	p("TESTQ R9, R9")
+	p("JZ %s_store", name)
+	step := func(s int) {
+		for v := 0; v < nv; v++ {
+			p("VMOVUPS %d(DI), %s", 64*v, breg(v))
+		}
+		for r := 0; r < m; r++ {
+			if bcastInFMA {
+				for v := 0; v < nv; v++ {
+					p("VFMADD231PS.BCST %d(SI), %s, %s", 4*r, breg(v), acc(r, v))
+				}
+				continue
+			}
+			t := z(nacc + nv + r%2)
+			p("VBROADCASTSS %d(SI), %s", 4*r, t)
+			for v := 0; v < nv; v++ {
+				p("VFMADD231PS %s, %s, %s", breg(v), t, acc(r, v))
+			}
+		}
+		p("ADDQ R11, SI")
+		p("ADDQ R13, DI")
+	}
+	label("seg")
+	p("MOVQ 0(R8), SI")
+	p("MOVQ 8(R8), DI")
+	p("MOVQ 16(R8), CX")
+	p("LEAQ (R10)(SI*4), SI")
+	p("LEAQ (R12)(DI*4), DI")
+	p("MOVQ CX, BX")
+	p("SHRQ $1, BX")
+	p("JZ %s_tail", name)
+	label("loop")
+	step(0)
+	step(1)
+	p("DECQ BX")
+	p("JNZ %s_loop", name)
+	label("tail")
+	p("TESTQ $1, CX")
+	p("JZ %s_next", name)
+	step(0)
+	label("next")
+	p("ADDQ $24, R8")
+	p("DECQ R9")
+	p("JNZ %s_seg", name)
+	label("store")
+	p("MOVQ c+48(FP), DX")
+	p("MOVQ ldc+56(FP), R11")
+	p("SHLQ $2, R11")
+	for r := 0; r < m; r++ {
+		for v := 0; v < nv; v++ {
+			p("VADDPS %d(DX), %s, %s", 64*v, acc(r, v), acc(r, v))
+			p("VMOVUPS %s, %d(DX)", acc(r, v), 64*v)
+		}
+		if r < m-1 {
+			p("ADDQ R11, DX")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
 }
 
 func emitDconvKernel(w *bytes.Buffer, m int) {
