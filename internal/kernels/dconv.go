@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // Direct convolution.
 //
@@ -439,19 +442,29 @@ func (d *DirectConvWeightGrad) run(xt, gt []float32, nb int, dw []float32, kerne
 	for i, m := range d.mtiles {
 		kerns[i] = kernel(m, d.nv)
 	}
-	// dwt[t][o][c], the gradient of each tap.
-	dwt := make([]float32, taps*d.o*d.c)
-	// Chunks of output rows of one block of images.
+	// Chunks of output rows of one block of images, so that a chunk's
+	// data stays in L2 while every tile runs over it; at least two per
+	// worker.
 	rowBytes := 4 * d.wo * dconvLanes * (d.o + d.c)
 	rows := max(1, min(d.ho, dconvWChunkBytes/max(1, rowBytes)))
-	nct := d.c / nr
-	tasks := taps * len(d.mtiles) * nct
-	segs := make([][]int, taps)
-	for b := 0; b < nb; b++ {
-		for y0 := 0; y0 < d.ho; y0 += rows {
+	w := Workers()
+	for rows > 1 && nb*((d.ho+rows-1)/rows) < 2*w {
+		rows = (rows + 1) / 2
+	}
+	perBlock := (d.ho + rows - 1) / rows
+	chunks := nb * perBlock
+	// Each worker sums the gradient of each tap, dwt[t][o][c], over its
+	// share of the chunks; the shares are added at the end.
+	var mu sync.Mutex
+	var dwt []float32
+	ParallelFor(chunks, (chunks+w-1)/w, func(lo, hi int) {
+		acc := make([]float32, taps*d.o*d.c)
+		segs := make([][]int, taps)
+		for ch := lo; ch < hi; ch++ {
+			b, y0 := ch/perBlock, ch%perBlock*rows
 			y1 := min(d.ho, y0+rows)
-			// The segments of each tap: one per output row whose
-			// input row is inside the image.
+			// The segments of each tap: one per output row whose input
+			// row is inside the image.
 			for t := range segs {
 				i, j := t/d.kw, t%d.kw
 				xa, xb := max(0, d.pw-j), min(d.wo, d.w+d.pw-j)
@@ -468,23 +481,29 @@ func (d *DirectConvWeightGrad) run(xt, gt []float32, nb int, dw []float32, kerne
 					segs[t] = append(segs[t], (b*d.ho*d.wo+q)*dconvLanes*d.o, (b*d.h*d.w+iq)*dconvLanes*d.c, (xb-xa)*dconvLanes)
 				}
 			}
-			ParallelFor(tasks, 1, func(lo, hi int) {
-				for task := lo; task < hi; task++ {
-					t, rest := task/(len(d.mtiles)*nct), task%(len(d.mtiles)*nct)
-					mi, ci := rest/nct, rest%nct
-					if len(segs[t]) == 0 {
-						continue
-					}
-					o0 := 0
-					for _, m := range d.mtiles[:mi] {
-						o0 += m
-					}
-					c0 := ci * nr
-					kerns[mi](segs[t], gt[o0:], d.o, xt[c0:], d.c, dwt[(t*d.o+o0)*d.c+c0:], d.c)
+			for t, sg := range segs {
+				if len(sg) == 0 {
+					continue
 				}
-			})
+				o0 := 0
+				for mi, m := range d.mtiles {
+					for c0 := 0; c0 < d.c; c0 += nr {
+						kerns[mi](sg, gt[o0:], d.o, xt[c0:], d.c, acc[(t*d.o+o0)*d.c+c0:], d.c)
+					}
+					o0 += m
+				}
+			}
 		}
-	}
+		mu.Lock()
+		defer mu.Unlock()
+		if dwt == nil {
+			dwt = acc
+			return
+		}
+		for i, v := range acc {
+			dwt[i] += v
+		}
+	})
 	for oc := 0; oc < d.o; oc++ {
 		for ch := 0; ch < d.c; ch++ {
 			for t := 0; t < taps; t++ {
