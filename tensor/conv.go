@@ -134,9 +134,7 @@ func Conv2d(x, w *Tensor, p ConvParams) *Tensor {
 		return y
 	}
 	if useDirect(g, n, g.C) {
-		d := kernels.NewDirectConv(g.C, g.H, g.W, o, g.KH, g.KW, g.PH, g.PW, func(oc, c, i, j int) float32 {
-			return w.data[((oc*g.C+c)*g.KH+i)*g.KW+j]
-		})
+		d := kernels.NewDirectConv(g.C, g.H, g.W, o, g.KH, g.KW, g.PH, g.PW, w.data, false)
 		convDirect(d, x.data, n, g.C, g.H*g.W, o, g.Ho*g.Wo, y.data)
 		return y
 	}
@@ -190,9 +188,7 @@ func Conv2dInputGrad(gy, wt *Tensor, h, w int, p ConvParams) *Tensor {
 		// The transposed convolution of a stride-1 one is a convolution
 		// of gy, padded by k-1-p, with the flipped filters.
 		kh, kw, c := g.KH, g.KW, g.C
-		d := kernels.NewDirectConv(o, g.Ho, g.Wo, c, kh, kw, kh-1-g.PH, kw-1-g.PW, func(ci, oc, i, j int) float32 {
-			return wt.data[((oc*c+ci)*kh+kh-1-i)*kw+kw-1-j]
-		})
+		d := kernels.NewDirectConv(o, g.Ho, g.Wo, c, kh, kw, kh-1-g.PH, kw-1-g.PW, wt.data, true)
 		convDirect(d, gy.data, n, o, g.Ho*g.Wo, c, h*w, dx.data)
 		return dx
 	}

@@ -176,34 +176,49 @@ type DirectConv struct {
 }
 
 // NewDirectConv plans the stride-1 convolution of C-channel h×w images,
-// zero-padded by ph, pw, with o filters of kh×kw. The weights are read
-// through wt(oc, c, i, j) (so that a caller can pass a transposed or flipped
-// filter bank without copying it).
+// zero-padded by ph, pw, with o filters of kh×kw: wt [O,C,KH,KW], or, when
+// transposed is set, the transposed convolution of the filters wt
+// [C,O,KH,KW] of a convolution from O channels to C (the input gradient of a
+// stride-1 convolution is such a transposed convolution of the output
+// gradient, padded by kh-1-ph, kw-1-pw).
 //
-// It panics if the geometry is empty or the padding is not smaller than the
-// kernel.
-func NewDirectConv(c, h, w, o, kh, kw, ph, pw int, wt func(oc, c, i, j int) float32) *DirectConv {
+// It panics if the geometry is empty, the padding is not smaller than the
+// kernel, or wt is too short.
+func NewDirectConv(c, h, w, o, kh, kw, ph, pw int, wt []float32, transposed bool) *DirectConv {
 	ho, wo := h+2*ph-kh+1, w+2*pw-kw+1
-	if c < 1 || o < 1 || kh < 1 || kw < 1 || ph < 0 || pw < 0 || ph >= kh || pw >= kw || ho < 1 || wo < 1 {
-		panic(fmt.Sprintf("kernels: NewDirectConv: no direct convolution of %dx%dx%d by %dx%dx%d with padding %dx%d", c, h, w, o, kh, kw, ph, pw))
+	if c < 1 || o < 1 || kh < 1 || kw < 1 || ph < 0 || pw < 0 || ph >= kh || pw >= kw || ho < 1 || wo < 1 || len(wt) < o*c*kh*kw {
+		panic(fmt.Sprintf("kernels: NewDirectConv: no direct convolution of %dx%dx%d by %dx%dx%d with padding %dx%d and %d weights", c, h, w, o, kh, kw, ph, pw, len(wt)))
 	}
 	d := &DirectConv{c: c, h: h, w: w, o: o, ho: ho, wo: wo, kh: kh, kw: kw, ph: ph, pw: pw, tiles: dconvRowTiles(o)}
-	o0 := 0
-	for _, m := range d.tiles {
-		p := make([]float32, kh*kw*c*m)
-		for i := 0; i < kh; i++ {
-			for j := 0; j < kw; j++ {
-				t := (i*kw + j) * c * m
+	taps := kh * kw
+	d.packed = make([][]float32, len(d.tiles))
+	ParallelFor(len(d.tiles), max(1, (1<<15)/(taps*c*28)), func(lo, hi int) {
+		for ti := lo; ti < hi; ti++ {
+			m, o0 := d.tiles[ti], 0
+			for _, mm := range d.tiles[:ti] {
+				o0 += mm
+			}
+			// p[t][ch][r] is the weight of output channel o0+r, input
+			// channel ch, tap t.
+			p := make([]float32, taps*c*m)
+			for r := 0; r < m; r++ {
 				for ch := 0; ch < c; ch++ {
-					for r := 0; r < m; r++ {
-						p[t+ch*m+r] = wt(o0+r, ch, i, j)
+					if transposed {
+						src := wt[(ch*o+o0+r)*taps : (ch*o+o0+r+1)*taps]
+						for t, v := range src {
+							p[((taps-1-t)*c+ch)*m+r] = v
+						}
+					} else {
+						src := wt[((o0+r)*c+ch)*taps : ((o0+r)*c+ch+1)*taps]
+						for t, v := range src {
+							p[(t*c+ch)*m+r] = v
+						}
 					}
 				}
 			}
+			d.packed[ti] = p
 		}
-		d.packed = append(d.packed, p)
-		o0 += m
-	}
+	})
 	// Tap lists: for each output pixel, the (xoff, woff/m) of its taps
 	// inside the image; woff is scaled per tile width when run.
 	d.ntap = make([]int, ho*wo)

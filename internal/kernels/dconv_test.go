@@ -121,23 +121,39 @@ func TestDirectConv(t *testing.T) {
 				x := randSlice(r, tc.n*tc.c*tc.h*tc.w)
 				w := randSlice(r, tc.o*tc.c*tc.kh*tc.kw)
 				want := naiveConv(x, tc.n, tc.c, tc.h, tc.w, w, tc.o, tc.kh, tc.kw, tc.ph, tc.pw)
-				d := NewDirectConv(tc.c, tc.h, tc.w, tc.o, tc.kh, tc.kw, tc.ph, tc.pw, func(oc, c, i, j int) float32 {
-					return w[((oc*tc.c+c)*tc.kh+i)*tc.kw+j]
-				})
-				ho, wo := d.OutSize()
-				nb := (tc.n + 15) / 16
-				xb := make([]float32, nb*tc.h*tc.w*tc.c*16)
-				ToBlocks(x, tc.n, tc.c, tc.h*tc.w, xb)
-				yb := make([]float32, nb*ho*wo*tc.o*16)
-				for i := range yb {
-					yb[i] = float32(math.NaN())
+				// The same filters as the transposed convolution of a
+				// bank [C,O,KH,KW] flipped in space.
+				wtr := make([]float32, len(w))
+				for oc := 0; oc < tc.o; oc++ {
+					for ch := 0; ch < tc.c; ch++ {
+						for i := 0; i < tc.kh; i++ {
+							for j := 0; j < tc.kw; j++ {
+								wtr[((ch*tc.o+oc)*tc.kh+tc.kh-1-i)*tc.kw+tc.kw-1-j] = w[((oc*tc.c+ch)*tc.kh+i)*tc.kw+j]
+							}
+						}
+					}
 				}
-				d.run(xb, nb, yb, set)
-				got := make([]float32, tc.n*tc.o*ho*wo)
-				FromBlocks(yb, tc.n, tc.o, ho*wo, got)
-				for i := range want {
-					if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*(1+math.Abs(float64(want[i])))) {
-						t.Fatalf("y[%d] = %v, want %v", i, got[i], want[i])
+				for _, transposed := range []bool{false, true} {
+					filters := w
+					if transposed {
+						filters = wtr
+					}
+					d := NewDirectConv(tc.c, tc.h, tc.w, tc.o, tc.kh, tc.kw, tc.ph, tc.pw, filters, transposed)
+					ho, wo := d.OutSize()
+					nb := (tc.n + 15) / 16
+					xb := make([]float32, nb*tc.h*tc.w*tc.c*16)
+					ToBlocks(x, tc.n, tc.c, tc.h*tc.w, xb)
+					yb := make([]float32, nb*ho*wo*tc.o*16)
+					for i := range yb {
+						yb[i] = float32(math.NaN())
+					}
+					d.run(xb, nb, yb, set)
+					got := make([]float32, tc.n*tc.o*ho*wo)
+					FromBlocks(yb, tc.n, tc.o, ho*wo, got)
+					for i := range want {
+						if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*(1+math.Abs(float64(want[i])))) {
+							t.Fatalf("transposed=%v: y[%d] = %v, want %v", transposed, i, got[i], want[i])
+						}
 					}
 				}
 			})
@@ -155,7 +171,7 @@ func BenchmarkDirectConv(b *testing.B) {
 	} {
 		b.Run(fmt.Sprintf("%dx%dx%dx%d->%d", s.n, s.c, s.hw, s.hw, s.o), func(b *testing.B) {
 			w := randSlice(r, s.o*s.c*9)
-			d := NewDirectConv(s.c, s.hw, s.hw, s.o, 3, 3, 1, 1, func(oc, c, i, j int) float32 { return w[((oc*s.c+c)*3+i)*3+j] })
+			d := NewDirectConv(s.c, s.hw, s.hw, s.o, 3, 3, 1, 1, w, false)
 			nb := s.n / 16
 			xb := randSlice(r, nb*s.hw*s.hw*s.c*16)
 			yb := make([]float32, nb*s.hw*s.hw*s.o*16)
