@@ -353,26 +353,32 @@ func Sigmoid(a *Tensor) *Tensor {
 	})
 }
 
+// The loops below that depend on the sign of an element select without
+// branching (the builtin max, or an index into a table of two factors): on
+// activations, whose signs are random, a branch is mispredicted half the
+// time, which made them 5-9x slower.
+
 // ReLU returns max(a, 0) elementwise (NaN stays NaN).
 func ReLU(a *Tensor) *Tensor {
 	return unary(a, func(dst, src []float32) {
+		dst = dst[:len(src)]
 		for i, v := range src {
-			if v < 0 {
-				v = 0
-			}
-			dst[i] = v
+			dst[i] = max(v, 0)
 		}
 	})
 }
 
 // LeakyReLU returns a where a > 0 and slope*a elsewhere.
 func LeakyReLU(a *Tensor, slope float32) *Tensor {
+	f := [2]float32{1, slope}
 	return unary(a, func(dst, src []float32) {
+		dst = dst[:len(src)]
 		for i, v := range src {
+			k := 0
 			if v < 0 {
-				v *= slope
+				k = 1
 			}
-			dst[i] = v
+			dst[i] = v * f[k]
 		}
 	})
 }
@@ -403,14 +409,15 @@ func Apply(a *Tensor, f func(float32) float32) *Tensor {
 func MaskBySign(g, x *Tensor, slope float32) *Tensor {
 	mustSameShape("MaskBySign", g, x)
 	out := &Tensor{shape: slices.Clone(g.shape), data: make([]float32, len(g.data))}
+	f := [2]float32{slope, 1}
 	kernels.ParallelFor(len(g.data), parallelGrain, func(lo, hi int) {
 		dst, gs, xs := out.data[lo:hi], g.data[lo:hi], x.data[lo:hi]
 		for i, v := range xs {
+			k := 0
 			if v > 0 {
-				dst[i] = gs[i]
-			} else {
-				dst[i] = slope * gs[i]
+				k = 1
 			}
+			dst[i] = f[k] * gs[i]
 		}
 	})
 	return out
