@@ -1,6 +1,7 @@
 // Package kernels holds the numeric loops under package tensor: GEMM,
-// convolution lowering (im2col/col2im), and the worker pool that spreads them
-// over the machine's cores.
+// convolution lowering (im2col/col2im), the direct convolution on blocks of
+// 16 images (DirectConv, DirectConvWeightGrad), and the worker pool that
+// spreads them over the machine's cores.
 //
 // Every kernel has a plain-Go reference. On amd64, faster implementations in
 // assembly are chosen at run time from the CPU's features; building with
