@@ -238,3 +238,16 @@ func init() {
 		}
 	}
 }
+
+//go:noescape
+func fmaPeakAVX512(n int)
+
+// fmaPeak runs n iterations of 24 independent vector FMAs (16 lanes each)
+// and reports whether the machine has them.
+func fmaPeak(n int) bool {
+	if !cpu.X86.HasAVX512F {
+		return false
+	}
+	fmaPeakAVX512(n)
+	return true
+}

@@ -7,3 +7,6 @@ func gemmKernels() []*gemmKernel { return []*gemmKernel{kernelGo} }
 
 // dotKernels lists the dot kernels usable on this machine: none.
 func dotKernels() []*dotKernel { return nil }
+
+// fmaPeak reports that there is no vector FMA loop to measure.
+func fmaPeak(n int) bool { return false }

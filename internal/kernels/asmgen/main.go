@@ -83,6 +83,7 @@ func main() {
 	emitDot(&w)
 	emitTranspose8(&w)
 	emitDotAVX2(&w)
+	emitPeak(&w)
 	var g bytes.Buffer
 	emitDconv(&w, &g)
 	if err := os.WriteFile(*out, w.Bytes(), 0o666); err != nil {
@@ -737,6 +738,30 @@ func emitDconvKernel(w *bytes.Buffer, m int) {
 	for r := 0; r < m; r++ {
 		p("VMOVUPS %s, %d(DX)", z(r), 64*r)
 	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// emitPeak writes fmaPeakAVX512, which runs n iterations of 24 independent
+// 512-bit FMAs on registers alone: the core's FMA peak, to measure kernels
+// against.
+func emitPeak(w *bytes.Buffer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
+	fmt.Fprintf(w, "\n// func fmaPeakAVX512(n int)\n")
+	fmt.Fprintf(w, "TEXT ·fmaPeakAVX512(SB), NOSPLIT, $0-8\n")
+	p("MOVQ n+0(FP), CX")
+	for i := 0; i < 26; i++ {
+		p("VPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	p("TESTQ CX, CX")
+	p("JZ peak_done")
+	fmt.Fprintf(w, "peak_loop:\n")
+	for i := 0; i < 24; i++ {
+		p("VFMADD231PS Z24, Z25, Z%d", i)
+	}
+	p("DECQ CX")
+	p("JNZ peak_loop")
+	fmt.Fprintf(w, "peak_done:\n")
 	p("VZEROUPPER")
 	p("RET")
 }
