@@ -200,18 +200,25 @@ func NewDirectConv(c, h, w, o, kh, kw, ph, pw int, wt []float32, transposed bool
 			}
 			// p[t][ch][r] is the weight of output channel o0+r, input
 			// channel ch, tap t.
+			// Channel by channel, so that the taps×m floats written
+			// for one stay in L1.
 			p := make([]float32, taps*c*m)
-			for r := 0; r < m; r++ {
-				for ch := 0; ch < c; ch++ {
+			stride := c * m // between taps
+			for ch := 0; ch < c; ch++ {
+				for r := 0; r < m; r++ {
 					if transposed {
 						src := wt[(ch*o+o0+r)*taps : (ch*o+o0+r+1)*taps]
-						for t, v := range src {
-							p[((taps-1-t)*c+ch)*m+r] = v
+						d := ((taps-1)*c+ch)*m + r
+						for _, v := range src {
+							p[d] = v
+							d -= stride
 						}
 					} else {
 						src := wt[((o0+r)*c+ch)*taps : ((o0+r)*c+ch+1)*taps]
-						for t, v := range src {
-							p[(t*c+ch)*m+r] = v
+						d := ch*m + r
+						for _, v := range src {
+							p[d] = v
+							d += stride
 						}
 					}
 				}

@@ -336,3 +336,16 @@ func BenchmarkDirectConvWeightGrad(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNewDirectConv times planning (packing the weights of) a 3×3
+// convolution of 256 channels to 256, plain and transposed.
+func BenchmarkNewDirectConv(b *testing.B) {
+	w := randSlice(rand.New(rand.NewPCG(10, 10)), 256*256*9)
+	for _, tr := range []bool{false, true} {
+		b.Run(fmt.Sprintf("transposed=%v", tr), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				NewDirectConv(256, 4, 4, 256, 3, 3, 1, 1, w, tr)
+			}
+		})
+	}
+}
