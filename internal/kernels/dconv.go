@@ -102,6 +102,10 @@ func ToBlocks(x []float32, n, c, hw int, dst []float32) {
 	if len(x) < n*c*hw || len(dst) < nb*hw*c*dconvLanes {
 		panic(fmt.Sprintf("kernels: ToBlocks: %d and %d floats for %d images of %dx%d", len(x), len(dst), n, c, hw))
 	}
+	if hw%16 != 0 && transpose16 != nil && c*hw >= 16 {
+		blocksSmall(x, n, c, hw, dst, true)
+		return
+	}
 	ParallelFor(nb*c, max(1, 8192/(hw*dconvLanes)), func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			b, ch := t/c, t%c
@@ -129,6 +133,58 @@ func ToBlocks(x []float32, n, c, hw int, dst []float32) {
 	})
 }
 
+// blocksSmall is ToBlocks (toBlocks) or FromBlocks for images too small for
+// whole 16×16 blocks of pixels: each block of 16 images is a 16×(C*HW)
+// matrix, transposed 16 columns at a time through a buffer whose rows (the
+// 16 images' values of one channel and pixel) then go where they belong.
+func blocksSmall(x []float32, n, c, hw int, blk []float32, toBlocks bool) {
+	nb := (n + dconvLanes - 1) / dconvLanes
+	cols := c * hw
+	chunks := (cols + 15) / 16
+	ParallelFor(nb*chunks, max(1, 8192/256), func(lo, hi int) {
+		var tmp [256]float32
+		for t := lo; t < hi; t++ {
+			b, j0 := t/chunks, t%chunks*16
+			base := b * hw * c * dconvLanes
+			full := (b+1)*dconvLanes <= n && j0+16 <= cols
+			if !full {
+				// Scalar, for a partial block of images or columns.
+				for j := j0; j < min(cols, j0+16); j++ {
+					ch, q := j/hw, j%hw
+					d := blk[base+(q*c+ch)*dconvLanes : base+(q*c+ch+1)*dconvLanes]
+					for l := range d {
+						i := b*dconvLanes + l
+						switch {
+						case !toBlocks && i < n:
+							x[(i*c+ch)*hw+q] = d[l]
+						case toBlocks && i < n:
+							d[l] = x[(i*c+ch)*hw+q]
+						case toBlocks:
+							d[l] = 0
+						}
+					}
+				}
+				continue
+			}
+			src := b * dconvLanes * cols
+			if toBlocks {
+				// tmp[jj][l] = x[b*16+l][j0+jj]
+				transpose16(&tmp[0], 16, &x[src+j0], cols)
+				for jj := 0; jj < 16; jj++ {
+					ch, q := (j0+jj)/hw, (j0+jj)%hw
+					copy(blk[base+(q*c+ch)*dconvLanes:base+(q*c+ch+1)*dconvLanes], tmp[jj*16:jj*16+16])
+				}
+				continue
+			}
+			for jj := 0; jj < 16; jj++ {
+				ch, q := (j0+jj)/hw, (j0+jj)%hw
+				copy(tmp[jj*16:jj*16+16], blk[base+(q*c+ch)*dconvLanes:base+(q*c+ch+1)*dconvLanes])
+			}
+			transpose16(&x[src+j0], cols, &tmp[0], 16)
+		}
+	})
+}
+
 // FromBlocks is the inverse of ToBlocks: it writes the first n images of
 // the block layout src [ceil(N/16)][HW][C][16] to dst [N,C,HW].
 //
@@ -137,6 +193,10 @@ func FromBlocks(src []float32, n, c, hw int, dst []float32) {
 	nb := (n + dconvLanes - 1) / dconvLanes
 	if len(dst) < n*c*hw || len(src) < nb*hw*c*dconvLanes {
 		panic(fmt.Sprintf("kernels: FromBlocks: %d and %d floats for %d images of %dx%d", len(src), len(dst), n, c, hw))
+	}
+	if hw%16 != 0 && transpose16 != nil && c*hw >= 16 {
+		blocksSmall(dst, n, c, hw, src, false)
+		return
 	}
 	ParallelFor(nb*c, max(1, 8192/(hw*dconvLanes)), func(lo, hi int) {
 		for t := lo; t < hi; t++ {
@@ -385,6 +445,27 @@ func ToInterleaved(x []float32, n, c, hw int, dst []float32) {
 				for ; ch0+16 <= c; ch0 += 16 {
 					for q := 0; q < hw; q += 16 {
 						transpose16(&dst[base+q*ld+ch0], ld, &src[ch0*hw+q], hw)
+					}
+				}
+			} else if transpose16 != nil {
+				// Through a buffer: a 16×16 block read from 16
+				// channels may run past their rows (into the next
+				// ones, or past x, which the bound below excludes);
+				// only its first rows are kept.
+				var tmp [256]float32
+				for ; ch0+16 <= c; ch0 += 16 {
+					q0 := 0
+					for ; q0 < hw && i*c*hw+(ch0+15)*hw+q0+16 <= len(x); q0 += 16 {
+						transpose16(&tmp[0], 16, &src[ch0*hw+q0], hw)
+						for q := q0; q < min(hw, q0+16); q++ {
+							copy(dst[base+q*ld+ch0:base+q*ld+ch0+16], tmp[(q-q0)*16:(q-q0)*16+16])
+						}
+					}
+					for q := q0; q < hw; q++ {
+						d := dst[base+q*ld+ch0 : base+q*ld+ch0+16]
+						for k := range d {
+							d[k] = src[(ch0+k)*hw+q]
+						}
 					}
 				}
 			}

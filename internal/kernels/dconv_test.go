@@ -189,7 +189,7 @@ func BenchmarkDirectConv(b *testing.B) {
 // and back.
 func BenchmarkToBlocks(b *testing.B) {
 	r := rand.New(rand.NewPCG(6, 6))
-	for _, s := range []struct{ n, c, hw int }{{64, 32, 1024}, {64, 128, 64}, {64, 128, 16}, {64, 16, 1024}} {
+	for _, s := range []struct{ n, c, hw int }{{64, 32, 1024}, {64, 128, 64}, {64, 128, 16}, {64, 16, 1024}, {64, 256, 4}} {
 		x := randSlice(r, s.n*s.c*s.hw)
 		xb := make([]float32, len(x))
 		b.Run(fmt.Sprintf("to/%dx%dx%d", s.n, s.c, s.hw), func(b *testing.B) {
@@ -346,6 +346,21 @@ func BenchmarkNewDirectConv(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				NewDirectConv(256, 4, 4, 256, 3, 3, 1, 1, w, tr)
 			}
+		})
+	}
+}
+
+// BenchmarkToInterleaved times the layout change of the weight gradient.
+func BenchmarkToInterleaved(b *testing.B) {
+	r := rand.New(rand.NewPCG(6, 6))
+	for _, s := range []struct{ n, c, hw int }{{64, 32, 1024}, {64, 128, 64}, {64, 128, 16}, {64, 256, 4}} {
+		x := randSlice(r, s.n*s.c*s.hw)
+		xt := make([]float32, len(x))
+		b.Run(fmt.Sprintf("%dx%dx%d", s.n, s.c, s.hw), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				ToInterleaved(x, s.n, s.c, s.hw, xt)
+			}
+			b.ReportMetric(float64(8*len(x))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 		})
 	}
 }
