@@ -1,8 +1,11 @@
 package kernels
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"sync"
+	"unsafe"
 )
 
 // Direct convolution.
@@ -251,41 +254,7 @@ func NewDirectConv(c, h, w, o, kh, kw, ph, pw int, wt []float32, transposed bool
 	}
 	d := &DirectConv{c: c, h: h, w: w, o: o, ho: ho, wo: wo, kh: kh, kw: kw, ph: ph, pw: pw, tiles: dconvRowTiles(o)}
 	taps := kh * kw
-	d.packed = make([][]float32, len(d.tiles))
-	ParallelFor(len(d.tiles), max(1, (1<<15)/(taps*c*28)), func(lo, hi int) {
-		for ti := lo; ti < hi; ti++ {
-			m, o0 := d.tiles[ti], 0
-			for _, mm := range d.tiles[:ti] {
-				o0 += mm
-			}
-			// p[t][ch][r] is the weight of output channel o0+r, input
-			// channel ch, tap t.
-			// Channel by channel, so that the taps×m floats written
-			// for one stay in L1.
-			p := make([]float32, taps*c*m)
-			stride := c * m // between taps
-			for ch := 0; ch < c; ch++ {
-				for r := 0; r < m; r++ {
-					if transposed {
-						src := wt[(ch*o+o0+r)*taps : (ch*o+o0+r+1)*taps]
-						d := ((taps-1)*c+ch)*m + r
-						for _, v := range src {
-							p[d] = v
-							d -= stride
-						}
-					} else {
-						src := wt[((o0+r)*c+ch)*taps : ((o0+r)*c+ch+1)*taps]
-						d := ch*m + r
-						for _, v := range src {
-							p[d] = v
-							d += stride
-						}
-					}
-				}
-			}
-			d.packed[ti] = p
-		}
-	})
+	d.packed = packedWeights(wt[:o*c*taps], c, o, taps, transposed, d.tiles)
 	// Tap lists: for each output pixel, the (xoff, woff/m) of its taps
 	// inside the image; woff is scaled per tile width when run.
 	d.ntap = make([]int, ho*wo)
@@ -323,6 +292,136 @@ func NewDirectConv(c, h, w, o, kh, kw, ph, pw int, wt []float32, transposed bool
 		d.taps[m] = l
 	}
 	return d
+}
+
+// packWeights packs the filters for the kernels: per tile of m output
+// channels, [taps][c][m] (see NewDirectConv for transposed).
+func packWeights(wt []float32, c, o, taps int, transposed bool, tiles []int) [][]float32 {
+	packed := make([][]float32, len(tiles))
+	ParallelFor(len(tiles), max(1, (1<<15)/(taps*c*28)), func(lo, hi int) {
+		for ti := lo; ti < hi; ti++ {
+			m, o0 := tiles[ti], 0
+			for _, mm := range tiles[:ti] {
+				o0 += mm
+			}
+			// p[t][ch][r] is the weight of output channel o0+r, input
+			// channel ch, tap t.
+			// Channel by channel, so that the taps×m floats written
+			// for one stay in L1.
+			p := make([]float32, taps*c*m)
+			stride := c * m // between taps
+			for ch := 0; ch < c; ch++ {
+				for r := 0; r < m; r++ {
+					if transposed {
+						src := wt[(ch*o+o0+r)*taps : (ch*o+o0+r+1)*taps]
+						d := ((taps-1)*c+ch)*m + r
+						for _, v := range src {
+							p[d] = v
+							d -= stride
+						}
+					} else {
+						src := wt[((o0+r)*c+ch)*taps : ((o0+r)*c+ch+1)*taps]
+						d := ch*m + r
+						for _, v := range src {
+							p[d] = v
+							d += stride
+						}
+					}
+				}
+			}
+			packed[ti] = p
+		}
+	})
+	return packed
+}
+
+// The packed weights of recent plans are kept, with a copy of the filters
+// they came from: a training step convolves with the same filters several
+// times (real and generated images, the gradient penalty's double
+// backward), and packing a 256×256×3×3 bank costs as much as a third of
+// its convolution on a 4×4 map. A plan reuses packed weights only when the
+// filters are bit for bit those of the copy, so the cache can never be
+// stale; comparing costs a tenth of packing.
+type packKey struct {
+	data               uintptr
+	c, o, taps, ntiles int
+	transposed         bool
+}
+
+type packEntry struct {
+	src    []float32
+	packed [][]float32
+	used   uint64
+}
+
+var packCache struct {
+	sync.Mutex
+	m     map[packKey]*packEntry
+	clock uint64
+	bytes int
+}
+
+// packCacheBytes bounds the floats the cache holds (copies and packed
+// weights), in bytes.
+const packCacheBytes = 64 << 20
+
+// packedWeights returns packWeights(wt, ...), from the cache when it holds
+// the packing of the same filters.
+func packedWeights(wt []float32, c, o, taps int, transposed bool, tiles []int) [][]float32 {
+	key := packKey{uintptr(unsafe.Pointer(unsafe.SliceData(wt))), c, o, taps, len(tiles), transposed}
+	size := 8 * len(wt)
+	packCache.Lock()
+	e := packCache.m[key]
+	if e != nil {
+		packCache.clock++
+		e.used = packCache.clock
+	}
+	packCache.Unlock()
+	if e != nil && sameBits(e.src, wt) {
+		return e.packed
+	}
+	packed := packWeights(wt, c, o, taps, transposed, tiles)
+	if size > packCacheBytes/4 {
+		return packed
+	}
+	e = &packEntry{src: slices.Clone(wt), packed: packed}
+	packCache.Lock()
+	defer packCache.Unlock()
+	if packCache.m == nil {
+		packCache.m = map[packKey]*packEntry{}
+	}
+	if old := packCache.m[key]; old != nil {
+		packCache.bytes -= 8 * len(old.src)
+	}
+	for packCache.bytes+size > packCacheBytes {
+		var lru packKey
+		var oldest *packEntry
+		for k, v := range packCache.m {
+			if oldest == nil || v.used < oldest.used {
+				lru, oldest = k, v
+			}
+		}
+		packCache.bytes -= 8 * len(oldest.src)
+		delete(packCache.m, lru)
+	}
+	packCache.clock++
+	e.used = packCache.clock
+	packCache.m[key] = e
+	packCache.bytes += size
+	return packed
+}
+
+// sameBits reports whether a and b hold the same bits.
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 {
+		return true
+	}
+	ab := unsafe.Slice((*byte)(unsafe.Pointer(&a[0])), 4*len(a))
+	bb := unsafe.Slice((*byte)(unsafe.Pointer(&b[0])), 4*len(b))
+	return bytes.Equal(ab, bb)
 }
 
 // OutSize returns the output height and width.

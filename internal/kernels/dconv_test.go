@@ -364,3 +364,37 @@ func BenchmarkToInterleaved(b *testing.B) {
 		})
 	}
 }
+
+// TestDirectConvWeightsChanged checks that a plan made after the filters
+// were changed in place (as an optimizer does) uses the new filters, not
+// packed weights cached from the old ones, and that equal filters in
+// another slice give the same result.
+func TestDirectConvWeightsChanged(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	const n, c, h, w, o = 16, 8, 5, 5, 40
+	x := randSlice(r, n*c*h*w)
+	wt := randSlice(r, o*c*9)
+	xb := make([]float32, h*w*c*16)
+	ToBlocks(x, n, c, h*w, xb)
+	run := func(filters []float32) []float32 {
+		yb := make([]float32, h*w*o*16)
+		NewDirectConv(c, h, w, o, 3, 3, 1, 1, filters, false).Run(xb, 1, yb)
+		y := make([]float32, n*o*h*w)
+		FromBlocks(yb, n, o, h*w, y)
+		return y
+	}
+	check := func(step string, got, want []float32) {
+		t.Helper()
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*(1+math.Abs(float64(want[i])))) {
+				t.Fatalf("%s: y[%d] = %v, want %v", step, i, got[i], want[i])
+			}
+		}
+	}
+	check("first", run(wt), naiveConv(x, n, c, h, w, wt, o, 3, 3, 1, 1))
+	check("again", run(wt), naiveConv(x, n, c, h, w, wt, o, 3, 3, 1, 1))
+	wt[len(wt)-1] += 1 // one weight of the last tile
+	check("changed", run(wt), naiveConv(x, n, c, h, w, wt, o, 3, 3, 1, 1))
+	other := append([]float32(nil), wt...)
+	check("copy", run(other), naiveConv(x, n, c, h, w, wt, o, 3, 3, 1, 1))
+}
