@@ -405,16 +405,13 @@ func useDirect(g kernels.ConvGeom, n, in int) bool {
 }
 
 // convDirect runs the planned direct convolution d on src [N,C,HW] into
-// dst [N,O,HWo], through the block layout.
+// dst [N,O,HWo], reading src in the block layout.
 func convDirect(d *kernels.DirectConv, src []float32, n, c, hw, o, hwo int, dst []float32) {
 	nb := (n + 15) / 16
 	xb := getScratch(nb * hw * c * 16)
-	yb := getScratch(nb * hwo * o * 16)
 	defer putScratch(xb)
-	defer putScratch(yb)
 	kernels.ToBlocks(src, n, c, hw, *xb)
-	d.Run(*xb, nb, *yb)
-	kernels.FromBlocks(*yb, n, o, hwo, dst)
+	d.RunNCHW(*xb, nb, dst, n)
 }
 
 // useImplicit reports whether the convolution g takes the implicit GEMM.

@@ -432,12 +432,26 @@ func (d *DirectConv) OutSize() (ho, wo int) { return d.ho, d.wo }
 //
 // It panics if a slice is too short.
 func (d *DirectConv) Run(xb []float32, nb int, yb []float32) {
-	d.run(xb, nb, yb, dconvKernelFor)
+	d.run(xb, nb, yb, nil, 0, dconvKernelFor)
 }
 
-func (d *DirectConv) run(xb []float32, nb int, yb []float32, kernel func(m int) dconvKernel) {
+// RunNCHW is Run writing the output as y [N,O,Ho,Wo] for n images (the
+// first n of the blocks): each output row goes from the block layout to y
+// while it is still in cache, which saves a pass over memory.
+//
+// It panics if a slice is too short or n does not fit nb blocks.
+func (d *DirectConv) RunNCHW(xb []float32, nb int, y []float32, n int) {
+	if n > nb*dconvLanes || n <= (nb-1)*dconvLanes || len(y) < n*d.o*d.ho*d.wo {
+		panic(fmt.Sprintf("kernels: DirectConv.RunNCHW: %d floats for %d images in %d blocks", len(y), n, nb))
+	}
+	d.run(xb, nb, nil, y, n, dconvKernelFor)
+}
+
+// run computes the blocks into yb, or, when yb is nil, into y [n,O,Ho,Wo]
+// through a buffer of one output row.
+func (d *DirectConv) run(xb []float32, nb int, yb, y []float32, n int, kernel func(m int) dconvKernel) {
 	xs, ys := d.h*d.w*d.c*dconvLanes, d.ho*d.wo*d.o*dconvLanes
-	if len(xb) < nb*xs || len(yb) < nb*ys {
+	if len(xb) < nb*xs || (yb != nil && len(yb) < nb*ys) {
 		panic(fmt.Sprintf("kernels: DirectConv.Run: %d and %d floats for %d blocks", len(xb), len(yb), nb))
 	}
 	kerns := make([]dconvKernel, len(d.tiles))
@@ -445,21 +459,58 @@ func (d *DirectConv) run(xb []float32, nb int, yb []float32, kernel func(m int) 
 		kerns[i] = kernel(m)
 	}
 	rowWork := d.wo * d.o * d.c * d.kh * d.kw
+	rowLen := d.wo * d.o * dconvLanes
 	ParallelFor(nb*d.ho, max(1, (1<<18)/max(1, rowWork)), func(lo, hi int) {
+		var row []float32
+		if yb == nil {
+			row = make([]float32, rowLen)
+		}
 		for t := lo; t < hi; t++ {
-			b, y := t/d.ho, t%d.ho
+			b, yy := t/d.ho, t%d.ho
 			xbase := xb[b*xs : (b+1)*xs]
+			out := row
+			if yb != nil {
+				out = yb[b*ys+yy*rowLen : b*ys+(yy+1)*rowLen]
+			}
 			o0 := 0
 			for ti, m := range d.tiles {
 				kern, w, taps := kerns[ti], d.packed[ti], d.taps[m]
 				for x := 0; x < d.wo; x++ {
-					q := y*d.wo + x
-					kern(d.c, taps[2*d.tap0[q]:2*(d.tap0[q]+d.ntap[q])], w, xbase, yb[b*ys+(q*d.o+o0)*dconvLanes:])
+					q := yy*d.wo + x
+					kern(d.c, taps[2*d.tap0[q]:2*(d.tap0[q]+d.ntap[q])], w, xbase, out[(x*d.o+o0)*dconvLanes:])
 				}
 				o0 += m
 			}
+			if yb == nil {
+				d.rowToNCHW(row, b, yy, y, n)
+			}
 		}
 	})
+}
+
+// rowToNCHW writes output row yy of block b, row [Wo][O][16], to
+// y [n,O,Ho,Wo].
+func (d *DirectConv) rowToNCHW(row []float32, b, yy int, y []float32, n int) {
+	hwo := d.ho * d.wo
+	lanes := min(dconvLanes, n-b*dconvLanes)
+	x0 := 0
+	if lanes == dconvLanes && transpose16 != nil {
+		for ; x0+16 <= d.wo; x0 += 16 {
+			for oc := 0; oc < d.o; oc++ {
+				// y[b*16+l][oc][yy][x0+x] = row[x0+x][oc][l]
+				transpose16(&y[(b*dconvLanes*d.o+oc)*hwo+yy*d.wo+x0], d.o*hwo, &row[(x0*d.o+oc)*dconvLanes], d.o*dconvLanes)
+			}
+		}
+	}
+	for x := x0; x < d.wo; x++ {
+		for oc := 0; oc < d.o; oc++ {
+			v := row[(x*d.o+oc)*dconvLanes : (x*d.o+oc)*dconvLanes+lanes]
+			dst := (b*dconvLanes*d.o+oc)*hwo + yy*d.wo + x
+			for l, val := range v {
+				y[dst+l*d.o*hwo] = val
+			}
+		}
+	}
 }
 
 // The weight gradient.

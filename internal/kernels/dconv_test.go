@@ -107,6 +107,7 @@ func TestDirectConv(t *testing.T) {
 		{16, 3, 4, 4, 5, 3, 3, 1, 1}, {16, 8, 8, 8, 16, 3, 3, 1, 1}, {32, 16, 5, 7, 28, 3, 3, 1, 1},
 		{17, 4, 6, 6, 29, 3, 3, 2, 0}, {16, 1, 7, 3, 1, 1, 1, 0, 0}, {20, 7, 2, 2, 64, 3, 3, 1, 1},
 		{16, 9, 5, 5, 30, 5, 5, 2, 2}, {16, 2, 3, 3, 57, 2, 2, 1, 0}, {5, 3, 4, 4, 33, 3, 1, 1, 0},
+		{16, 5, 3, 33, 6, 3, 3, 1, 1}, {20, 4, 2, 16, 3, 3, 3, 1, 1}, // whole rows of 16 pixels
 	}
 	for o := 1; o <= dconvMaxRows; o++ {
 		cases = append(cases, tc{16, 3, 3, 3, o, 3, 3, 1, 1})
@@ -147,9 +148,17 @@ func TestDirectConv(t *testing.T) {
 					for i := range yb {
 						yb[i] = float32(math.NaN())
 					}
-					d.run(xb, nb, yb, set)
+					d.run(xb, nb, yb, nil, 0, set)
 					got := make([]float32, tc.n*tc.o*ho*wo)
 					FromBlocks(yb, tc.n, tc.o, ho*wo, got)
+					// And straight to NCHW.
+					direct := make([]float32, len(got))
+					d.run(xb, nb, nil, direct, tc.n, set)
+					for i := range got {
+						if direct[i] != got[i] {
+							t.Fatalf("transposed=%v: NCHW y[%d] = %v, via blocks %v", transposed, i, direct[i], got[i])
+						}
+					}
 					for i := range want {
 						if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*(1+math.Abs(float64(want[i])))) {
 							t.Fatalf("transposed=%v: y[%d] = %v, want %v", transposed, i, got[i], want[i])
