@@ -444,6 +444,13 @@ func (d *DirectConv) RunNCHW(xb []float32, nb int, y []float32, n int) {
 	if n > nb*dconvLanes || n <= (nb-1)*dconvLanes || len(y) < n*d.o*d.ho*d.wo {
 		panic(fmt.Sprintf("kernels: DirectConv.RunNCHW: %d floats for %d images in %d blocks", len(y), n, nb))
 	}
+	if d.wo < 16 || transpose16 == nil {
+		// Rows too short for 16×16 transposes: through whole blocks.
+		yb := make([]float32, nb*d.ho*d.wo*d.o*dconvLanes)
+		d.run(xb, nb, yb, nil, 0, dconvKernelFor)
+		FromBlocks(yb, n, d.o, d.ho*d.wo, y)
+		return
+	}
 	d.run(xb, nb, nil, y, n, dconvKernelFor)
 }
 
