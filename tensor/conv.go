@@ -287,9 +287,16 @@ func UpsampleNearest(x *Tensor, s int) *Tensor {
 			dst := out.data[p*h*w*s*s : (p+1)*h*w*s*s]
 			for i := 0; i < h; i++ {
 				row := dst[i*s*ow : (i*s+1)*ow]
-				for j, v := range src[i*w : (i+1)*w] {
-					for q := range s {
-						row[j*s+q] = v
+				if s == 2 {
+					row = row[:2*w]
+					for j, v := range src[i*w : (i+1)*w] {
+						row[2*j], row[2*j+1] = v, v
+					}
+				} else {
+					for j, v := range src[i*w : (i+1)*w] {
+						for q := range s {
+							row[j*s+q] = v
+						}
 					}
 				}
 				for r := 1; r < s; r++ {
