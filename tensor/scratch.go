@@ -1,59 +1,10 @@
 package tensor
 
-import (
-	"math/bits"
-	"sync"
-)
+import "github.com/gantry-go/gantry/internal/kernels"
 
-// Scratch buffers for kernels (im2col matrices, padded images, gathered
-// gradients), pooled by power-of-two size class so a training step reuses
-// them instead of allocating and zeroing fresh memory for every
-// convolution. Their contents are garbage on Get: callers overwrite every
-// element they read.
-//
-// A sync.Pool alone loses its buffers at every garbage collection, which a
-// training step triggers several times a second; the buffers are then
-// allocated, zeroed and faulted in again (in a WGAN-GP step of the paper's
-// ResNet that cost 8% of the time). So each class keeps a few buffers in a
-// free list that the collector does not empty, with the pool behind it.
-var (
-	scratchPools [64]sync.Pool
-	scratchFree  [64]chan *[]float32
-)
+// Scratch buffers for kernels come from the pool in package kernels (see
+// kernels.GetScratch): their contents are garbage on get.
 
-// scratchKeep is how many buffers of each class the free lists hold.
-const scratchKeep = 4
+func getScratch(n int) *[]float32 { return kernels.GetScratch(n) }
 
-func init() {
-	for i := range scratchFree {
-		scratchFree[i] = make(chan *[]float32, scratchKeep)
-	}
-}
-
-func getScratch(n int) *[]float32 {
-	c := bits.Len(uint(max(n-1, 0)))
-	select {
-	case p := <-scratchFree[c]:
-		*p = (*p)[:n]
-		return p
-	default:
-	}
-	if p, ok := scratchPools[c].Get().(*[]float32); ok {
-		*p = (*p)[:n]
-		return p
-	}
-	b := make([]float32, n, 1<<c)
-	return &b
-}
-
-func putScratch(p *[]float32) {
-	if p == nil {
-		return
-	}
-	c := bits.Len(uint(cap(*p) - 1))
-	select {
-	case scratchFree[c] <- p:
-	default:
-		scratchPools[c].Put(p)
-	}
-}
+func putScratch(p *[]float32) { kernels.PutScratch(p) }

@@ -446,9 +446,10 @@ func (d *DirectConv) RunNCHW(xb []float32, nb int, y []float32, n int) {
 	}
 	if d.wo < 16 || transpose16 == nil {
 		// Rows too short for 16×16 transposes: through whole blocks.
-		yb := make([]float32, nb*d.ho*d.wo*d.o*dconvLanes)
-		d.run(xb, nb, yb, nil, 0, dconvKernelFor)
-		FromBlocks(yb, n, d.o, d.ho*d.wo, y)
+		yb := GetScratch(nb * d.ho * d.wo * d.o * dconvLanes)
+		defer PutScratch(yb)
+		d.run(xb, nb, *yb, nil, 0, dconvKernelFor)
+		FromBlocks(*yb, n, d.o, d.ho*d.wo, y)
 		return
 	}
 	d.run(xb, nb, nil, y, n, dconvKernelFor)
@@ -470,7 +471,9 @@ func (d *DirectConv) run(xb []float32, nb int, yb, y []float32, n int, kernel fu
 	ParallelFor(nb*d.ho, max(1, (1<<18)/max(1, rowWork)), func(lo, hi int) {
 		var row []float32
 		if yb == nil {
-			row = make([]float32, rowLen)
+			buf := GetScratch(rowLen)
+			defer PutScratch(buf)
+			row = *buf
 		}
 		for t := lo; t < hi; t++ {
 			b, yy := t/d.ho, t%d.ho
@@ -702,73 +705,113 @@ func (d *DirectConvWeightGrad) run(xt, gt []float32, nb int, dw []float32, kerne
 	for i, m := range d.mtiles {
 		kerns[i] = kernel(m, d.nv)
 	}
-	// Chunks of output rows of one block of images, so that a chunk's
-	// data stays in L2 while every tile runs over it; at least two per
-	// worker.
-	rowBytes := 4 * d.wo * dconvLanes * (d.o + d.c)
-	rows := max(1, min(d.ho, dconvWChunkBytes/max(1, rowBytes)))
-	w := Workers()
-	for rows > 1 && nb*((d.ho+rows-1)/rows) < 2*w {
-		rows = (rows + 1) / 2
+	o0s := make([]int, len(d.mtiles))
+	for i := 1; i < len(o0s); i++ {
+		o0s[i] = o0s[i-1] + d.mtiles[i-1]
 	}
-	perBlock := (d.ho + rows - 1) / rows
-	chunks := nb * perBlock
-	// Each worker sums the gradient of each tap, dwt[t][o][c], over its
-	// share of the chunks; the shares are added at the end.
-	var mu sync.Mutex
+	nct := d.c / nr
+	// dwt[t][o][c] is the gradient of tap t.
 	var dwt []float32
-	ParallelFor(chunks, (chunks+w-1)/w, func(lo, hi int) {
-		acc := make([]float32, taps*d.o*d.c)
+	var bufs []*[]float32
+	defer func() {
+		for _, b := range bufs {
+			PutScratch(b)
+		}
+	}()
+	if 4*nb*(xs+gs) <= dconvWChunkBytes {
+		// Little data: it stays in L2 whole, and the workers share the
+		// tiles of the gradient, each over every pixel.
+		buf := GetScratch(taps * d.o * d.c)
+		bufs = append(bufs, buf)
+		dwt = *buf
+		clear(dwt)
 		segs := make([][]int, taps)
-		for ch := lo; ch < hi; ch++ {
-			b, y0 := ch/perBlock, ch%perBlock*rows
-			y1 := min(d.ho, y0+rows)
-			// The segments of each tap: one per output row whose input
-			// row is inside the image.
-			for t := range segs {
-				i, j := t/d.kw, t%d.kw
-				xa, xb := max(0, d.pw-j), min(d.wo, d.w+d.pw-j)
-				segs[t] = segs[t][:0]
-				if xa >= xb {
-					continue
+		for b := 0; b < nb; b++ {
+			d.segments(segs, b, 0, d.ho)
+		}
+		ParallelFor(taps*len(d.mtiles)*nct, 1, func(lo, hi int) {
+			for task := lo; task < hi; task++ {
+				t, rest := task/(len(d.mtiles)*nct), task%(len(d.mtiles)*nct)
+				mi, c0 := rest/nct, rest%nct*nr
+				if len(segs[t]) > 0 {
+					kerns[mi](segs[t], gt[o0s[mi]:], d.o, xt[c0:], d.c, dwt[(t*d.o+o0s[mi])*d.c+c0:], d.c)
 				}
-				for y := y0; y < y1; y++ {
-					iy := y + i - d.ph
-					if iy < 0 || iy >= d.h {
+			}
+		})
+	} else {
+		// Chunks of output rows of one block of images, so that a
+		// chunk's data stays in L2 while every tile runs over it; at
+		// least two per worker. Each worker sums the gradient over its
+		// share of the chunks; the shares are added at the end.
+		rowBytes := 4 * d.wo * dconvLanes * (d.o + d.c)
+		rows := max(1, min(d.ho, dconvWChunkBytes/max(1, rowBytes)))
+		w := Workers()
+		for rows > 1 && nb*((d.ho+rows-1)/rows) < 2*w {
+			rows = (rows + 1) / 2
+		}
+		perBlock := (d.ho + rows - 1) / rows
+		chunks := nb * perBlock
+		var mu sync.Mutex
+		ParallelFor(chunks, (chunks+w-1)/w, func(lo, hi int) {
+			buf := GetScratch(taps * d.o * d.c)
+			acc := *buf
+			clear(acc)
+			segs := make([][]int, taps)
+			for ch := lo; ch < hi; ch++ {
+				b, y0 := ch/perBlock, ch%perBlock*rows
+				for t := range segs {
+					segs[t] = segs[t][:0]
+				}
+				d.segments(segs, b, y0, min(d.ho, y0+rows))
+				for t, sg := range segs {
+					if len(sg) == 0 {
 						continue
 					}
-					q, iq := y*d.wo+xa, iy*d.w+xa+j-d.pw
-					segs[t] = append(segs[t], (b*d.ho*d.wo+q)*dconvLanes*d.o, (b*d.h*d.w+iq)*dconvLanes*d.c, (xb-xa)*dconvLanes)
-				}
-			}
-			for t, sg := range segs {
-				if len(sg) == 0 {
-					continue
-				}
-				o0 := 0
-				for mi, m := range d.mtiles {
-					for c0 := 0; c0 < d.c; c0 += nr {
-						kerns[mi](sg, gt[o0:], d.o, xt[c0:], d.c, acc[(t*d.o+o0)*d.c+c0:], d.c)
+					for mi := range d.mtiles {
+						for c0 := 0; c0 < d.c; c0 += nr {
+							kerns[mi](sg, gt[o0s[mi]:], d.o, xt[c0:], d.c, acc[(t*d.o+o0s[mi])*d.c+c0:], d.c)
+						}
 					}
-					o0 += m
 				}
 			}
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if dwt == nil {
-			dwt = acc
-			return
-		}
-		for i, v := range acc {
-			dwt[i] += v
-		}
-	})
+			mu.Lock()
+			defer mu.Unlock()
+			bufs = append(bufs, buf)
+			if dwt == nil {
+				dwt = acc
+				return
+			}
+			for i, v := range acc {
+				dwt[i] += v
+			}
+		})
+	}
 	for oc := 0; oc < d.o; oc++ {
 		for ch := 0; ch < d.c; ch++ {
 			for t := 0; t < taps; t++ {
 				dw[(oc*d.c+ch)*taps+t] = dwt[(t*d.o+oc)*d.c+ch]
 			}
+		}
+	}
+}
+
+// segments appends to segs[t] the segments of tap t over output rows
+// [y0, y1) of block b: one per row whose input row is inside the image, the
+// run of output pixels whose input pixel is.
+func (d *DirectConvWeightGrad) segments(segs [][]int, b, y0, y1 int) {
+	for t := range segs {
+		i, j := t/d.kw, t%d.kw
+		xa, xb := max(0, d.pw-j), min(d.wo, d.w+d.pw-j)
+		if xa >= xb {
+			continue
+		}
+		for y := y0; y < y1; y++ {
+			iy := y + i - d.ph
+			if iy < 0 || iy >= d.h {
+				continue
+			}
+			q, iq := y*d.wo+xa, iy*d.w+xa+j-d.pw
+			segs[t] = append(segs[t], (b*d.ho*d.wo+q)*dconvLanes*d.o, (b*d.h*d.w+iq)*dconvLanes*d.c, (xb-xa)*dconvLanes)
 		}
 	}
 }
