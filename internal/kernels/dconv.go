@@ -740,22 +740,35 @@ func (d *DirectConvWeightGrad) run(xt, gt []float32, nb int, dw []float32, kerne
 		})
 	} else {
 		// Chunks of output rows of one block of images, so that a
-		// chunk's data stays in L2 while every tile runs over it; at
-		// least two per worker. Each worker sums the gradient over its
-		// share of the chunks; the shares are added at the end.
+		// chunk's data stays in L2 while every tile runs over it; about
+		// four per worker, handed out as workers free up. Each worker sums
+		// the gradient over the chunks it runs into one of w accumulators
+		// (at most w ranges run at once), added up at the end.
 		rowBytes := 4 * d.wo * dconvLanes * (d.o + d.c)
 		rows := max(1, min(d.ho, dconvWChunkBytes/max(1, rowBytes)))
 		w := Workers()
-		for rows > 1 && nb*((d.ho+rows-1)/rows) < 2*w {
+		for rows > 1 && nb*((d.ho+rows-1)/rows) < 4*w {
 			rows = (rows + 1) / 2
 		}
 		perBlock := (d.ho + rows - 1) / rows
 		chunks := nb * perBlock
+		free := make(chan []float32, w)
 		var mu sync.Mutex
-		ParallelFor(chunks, (chunks+w-1)/w, func(lo, hi int) {
-			buf := GetScratch(taps * d.o * d.c)
-			acc := *buf
-			clear(acc)
+		used := 0
+		ParallelFor(chunks, 1, func(lo, hi int) {
+			var acc []float32
+			select {
+			case acc = <-free:
+			default:
+				buf := GetScratch(taps * d.o * d.c)
+				acc = *buf
+				clear(acc)
+				mu.Lock()
+				bufs = append(bufs, buf)
+				used++
+				mu.Unlock()
+			}
+			defer func() { free <- acc }()
 			segs := make([][]int, taps)
 			for ch := lo; ch < hi; ch++ {
 				b, y0 := ch/perBlock, ch%perBlock*rows
@@ -774,17 +787,13 @@ func (d *DirectConvWeightGrad) run(xt, gt []float32, nb int, dw []float32, kerne
 					}
 				}
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			bufs = append(bufs, buf)
-			if dwt == nil {
-				dwt = acc
-				return
-			}
-			for i, v := range acc {
+		})
+		dwt = *bufs[0]
+		for _, b := range bufs[1:used] {
+			for i, v := range *b {
 				dwt[i] += v
 			}
-		})
+		}
 	}
 	for oc := 0; oc < d.o; oc++ {
 		for ch := 0; ch < d.c; ch++ {
