@@ -128,9 +128,12 @@ func Conv2d(x, w *Tensor, p ConvParams) *Tensor {
 	}
 	if useDirect1x1(g) {
 		hw := g.H * g.W
-		for i := 0; i < n; i++ {
-			kernels.Sgemm(false, false, o, hw, g.C, 1, w.data, g.C, x.data[i*g.C*hw:], hw, 0, y.data[i*o*hw:], hw)
-		}
+		// Images to workers: each GEMM is too small to split well.
+		kernels.ParallelFor(n, 1, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				kernels.Sgemm(false, false, o, hw, g.C, 1, w.data, g.C, x.data[i*g.C*hw:], hw, 0, y.data[i*o*hw:], hw)
+			}
+		})
 		return y
 	}
 	if useDirect(g, n, g.C) {
@@ -179,9 +182,11 @@ func Conv2dInputGrad(gy, wt *Tensor, h, w int, p ConvParams) *Tensor {
 	}
 	if useDirect1x1(g) {
 		hw := h * w
-		for i := 0; i < n; i++ {
-			kernels.Sgemm(true, false, g.C, hw, o, 1, wt.data, g.C, gy.data[i*o*hw:], hw, 0, dx.data[i*g.C*hw:], hw)
-		}
+		kernels.ParallelFor(n, 1, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				kernels.Sgemm(true, false, g.C, hw, o, 1, wt.data, g.C, gy.data[i*o*hw:], hw, 0, dx.data[i*g.C*hw:], hw)
+			}
+		})
 		return dx
 	}
 	if useDirect(g, n, o) {
@@ -234,9 +239,28 @@ func Conv2dWeightGrad(x, gy *Tensor, kh, kw int, p ConvParams) *Tensor {
 		return dw
 	}
 	if useDirect1x1(g) {
+		// Images in up to four groups, each summed in order into its
+		// own gradient by one worker; the groups are added in order, so
+		// the result does not depend on the worker count.
 		hw := g.H * g.W
-		for i := 0; i < n; i++ {
-			kernels.Sgemm(false, true, o, g.C, hw, 1, gy.data[i*o*hw:], hw, x.data[i*g.C*hw:], hw, float32(min(i, 1)), dw.data, g.C)
+		groups := min(n, 4)
+		accs := make([]*[]float32, groups)
+		kernels.ParallelFor(groups, 1, func(lo, hi int) {
+			for gi := lo; gi < hi; gi++ {
+				accs[gi] = getScratch(o * g.C)
+				for i := gi * n / groups; i < (gi+1)*n/groups; i++ {
+					kernels.Sgemm(false, true, o, g.C, hw, 1, gy.data[i*o*hw:], hw, x.data[i*g.C*hw:], hw, float32(min(i-gi*n/groups, 1)), *accs[gi], g.C)
+				}
+			}
+		})
+		copy(dw.data, *accs[0])
+		for _, a := range accs[1:] {
+			for i, v := range *a {
+				dw.data[i] += v
+			}
+		}
+		for _, a := range accs {
+			putScratch(a)
 		}
 		return dw
 	}

@@ -380,17 +380,28 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 	r := rng(8)
 	x, w := RandN(r, 16, 24, 12, 12), RandN(r, 32, 24, 3, 3)
 	a, b := RandN(r, 3, 200, 300), RandN(r, 300, 150)
+	// The direct kernels (a partial last block of 16 images), and 1×1
+	// convolutions as one GEMM per image.
+	xd, wd := RandN(r, 40, 32, 12, 12), RandN(r, 48, 32, 3, 3)
+	x1, w1 := RandN(r, 9, 32, 16, 16), RandN(r, 40, 32, 1, 1)
 	p := ConvParams{Padding: [2]int{1, 1}}
 	run := func(procs int) []*Tensor {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 		y := Conv2d(x, w, p)
+		yd := Conv2d(xd, wd, p)
+		y1 := Conv2d(x1, w1, ConvParams{})
 		return []*Tensor{y, Conv2dInputGrad(y, w, 12, 12, p), Conv2dWeightGrad(x, y, 3, 3, p),
-			MatMul(a, b), Sum(y, false, 0, 2, 3), Mean(a, true, 1)}
+			MatMul(a, b), Sum(y, false, 0, 2, 3), Mean(a, true, 1),
+			yd, Conv2dInputGrad(yd, wd, 12, 12, p), Conv2dWeightGrad(xd, yd, 3, 3, p),
+			y1, Conv2dInputGrad(y1, w1, 16, 16, ConvParams{}), Conv2dWeightGrad(x1, y1, 1, 1, ConvParams{})}
 	}
-	one, many := run(1), run(4)
-	for i := range one {
-		if !Equal(one[i], many[i]) {
-			t.Errorf("result %d differs between 1 and 4 workers", i)
+	one := run(1)
+	for _, procs := range []int{2, 3, 4} {
+		many := run(procs)
+		for i := range one {
+			if !Equal(one[i], many[i]) {
+				t.Errorf("result %d differs between 1 and %d workers", i, procs)
+			}
 		}
 	}
 }

@@ -682,6 +682,11 @@ func NewDirectConvWeightGrad(c, h, w, o, kh, kw, ph, pw int) *DirectConvWeightGr
 	return d
 }
 
+// dconvWGroups is how many partial sums of the weight gradient the chunks
+// of a large layer are split into, for the workers to share. It is fixed,
+// not the worker count, so that the order of the sums is.
+const dconvWGroups = 4
+
 // dconvWChunkBytes bounds the data (gy and x) of the pixels one pass over
 // all tiles reads, so that it stays in L2.
 const dconvWChunkBytes = 256 << 10
@@ -718,78 +723,90 @@ func (d *DirectConvWeightGrad) run(xt, gt []float32, nb int, dw []float32, kerne
 			PutScratch(b)
 		}
 	}()
-	if 4*nb*(xs+gs) <= dconvWChunkBytes {
-		// Little data: it stays in L2 whole, and the workers share the
-		// tiles of the gradient, each over every pixel.
+	dataBytes, accBytes := 4*nb*(xs+gs), 4*taps*d.o*d.c
+	rowBytes := 4 * d.wo * dconvLanes * (d.o + d.c)
+	if dataBytes <= dconvWChunkBytes || (dconvWGroups-1)*accBytes > dataBytes {
+		// Little data, or a gradient larger than the data: the workers
+		// share the tiles of one gradient. The data is read whole (when
+		// it fits L2) or in chunks of rows that do, one after the other;
+		// each tile sums the chunks in order.
 		buf := GetScratch(taps * d.o * d.c)
 		bufs = append(bufs, buf)
 		dwt = *buf
 		clear(dwt)
 		segs := make([][]int, taps)
-		for b := 0; b < nb; b++ {
-			d.segments(segs, b, 0, d.ho)
+		tiles := func() {
+			ParallelFor(taps*len(d.mtiles)*nct, 1, func(lo, hi int) {
+				for task := lo; task < hi; task++ {
+					t, rest := task/(len(d.mtiles)*nct), task%(len(d.mtiles)*nct)
+					mi, c0 := rest/nct, rest%nct*nr
+					if len(segs[t]) > 0 {
+						kerns[mi](segs[t], gt[o0s[mi]:], d.o, xt[c0:], d.c, dwt[(t*d.o+o0s[mi])*d.c+c0:], d.c)
+					}
+				}
+			})
 		}
-		ParallelFor(taps*len(d.mtiles)*nct, 1, func(lo, hi int) {
-			for task := lo; task < hi; task++ {
-				t, rest := task/(len(d.mtiles)*nct), task%(len(d.mtiles)*nct)
-				mi, c0 := rest/nct, rest%nct*nr
-				if len(segs[t]) > 0 {
-					kerns[mi](segs[t], gt[o0s[mi]:], d.o, xt[c0:], d.c, dwt[(t*d.o+o0s[mi])*d.c+c0:], d.c)
+		if dataBytes <= dconvWChunkBytes {
+			for b := 0; b < nb; b++ {
+				d.segments(segs, b, 0, d.ho)
+			}
+			tiles()
+		} else {
+			rows := max(1, min(d.ho, dconvWChunkBytes/max(1, rowBytes)))
+			for b := 0; b < nb; b++ {
+				for y0 := 0; y0 < d.ho; y0 += rows {
+					for t := range segs {
+						segs[t] = segs[t][:0]
+					}
+					d.segments(segs, b, y0, min(d.ho, y0+rows))
+					tiles()
 				}
 			}
-		})
+		}
 	} else {
 		// Chunks of output rows of one block of images, so that a
-		// chunk's data stays in L2 while every tile runs over it; about
-		// four per worker, handed out as workers free up. Each worker sums
-		// the gradient over the chunks it runs into one of w accumulators
-		// (at most w ranges run at once), added up at the end.
-		rowBytes := 4 * d.wo * dconvLanes * (d.o + d.c)
+		// chunk's data stays in L2 while every tile runs over it, in
+		// dconvWGroups groups of consecutive chunks. Each group sums its
+		// chunks in order into its own accumulator, and the groups are
+		// added in order: the result does not depend on how many workers
+		// there are, nor on which runs what.
 		rows := max(1, min(d.ho, dconvWChunkBytes/max(1, rowBytes)))
-		w := Workers()
-		for rows > 1 && nb*((d.ho+rows-1)/rows) < 4*w {
+		for rows > 1 && nb*((d.ho+rows-1)/rows) < dconvWGroups {
 			rows = (rows + 1) / 2
 		}
 		perBlock := (d.ho + rows - 1) / rows
 		chunks := nb * perBlock
-		free := make(chan []float32, w)
-		var mu sync.Mutex
-		used := 0
-		ParallelFor(chunks, 1, func(lo, hi int) {
-			var acc []float32
-			select {
-			case acc = <-free:
-			default:
-				buf := GetScratch(taps * d.o * d.c)
-				acc = *buf
-				clear(acc)
-				mu.Lock()
-				bufs = append(bufs, buf)
-				used++
-				mu.Unlock()
-			}
-			defer func() { free <- acc }()
+		groups := min(chunks, dconvWGroups)
+		accs := make([]*[]float32, groups)
+		ParallelFor(groups, 1, func(lo, hi int) {
 			segs := make([][]int, taps)
-			for ch := lo; ch < hi; ch++ {
-				b, y0 := ch/perBlock, ch%perBlock*rows
-				for t := range segs {
-					segs[t] = segs[t][:0]
-				}
-				d.segments(segs, b, y0, min(d.ho, y0+rows))
-				for t, sg := range segs {
-					if len(sg) == 0 {
-						continue
+			for g := lo; g < hi; g++ {
+				buf := GetScratch(taps * d.o * d.c)
+				accs[g] = buf
+				acc := *buf
+				clear(acc)
+				for ch := g * chunks / groups; ch < (g+1)*chunks/groups; ch++ {
+					b, y0 := ch/perBlock, ch%perBlock*rows
+					for t := range segs {
+						segs[t] = segs[t][:0]
 					}
-					for mi := range d.mtiles {
-						for c0 := 0; c0 < d.c; c0 += nr {
-							kerns[mi](sg, gt[o0s[mi]:], d.o, xt[c0:], d.c, acc[(t*d.o+o0s[mi])*d.c+c0:], d.c)
+					d.segments(segs, b, y0, min(d.ho, y0+rows))
+					for t, sg := range segs {
+						if len(sg) == 0 {
+							continue
+						}
+						for mi := range d.mtiles {
+							for c0 := 0; c0 < d.c; c0 += nr {
+								kerns[mi](sg, gt[o0s[mi]:], d.o, xt[c0:], d.c, acc[(t*d.o+o0s[mi])*d.c+c0:], d.c)
+							}
 						}
 					}
 				}
 			}
 		})
-		dwt = *bufs[0]
-		for _, b := range bufs[1:used] {
+		bufs = append(bufs, accs...)
+		dwt = *accs[0]
+		for _, b := range accs[1:] {
 			for i, v := range *b {
 				dwt[i] += v
 			}
