@@ -280,7 +280,9 @@ func init() {
 		"avgpool": func(n *node, g *Var, need []bool, create bool) []*Var {
 			k := n.attrs.(int)
 			x := n.inputs[0].Value
-			up := Scale(UpsampleNearest(g, k), 1/float32(k*k))
+			// Scaled before it is spread: the same numbers, on a
+			// k*k times smaller tensor.
+			up := UpsampleNearest(Scale(g, 1/float32(k*k)), k)
 			dh, dw := x.Dim(2)-up.Value.Dim(2), x.Dim(3)-up.Value.Dim(3)
 			if dh != 0 || dw != 0 {
 				up = Pad(up, 0, [2]int{}, [2]int{}, [2]int{0, dh}, [2]int{0, dw})
