@@ -123,6 +123,9 @@ func opCases() []opCase {
 		{name: "Conv2d/pad1", inputs: []input{n1(2, 3, 4, 4), n1(2, 3, 3, 3)}, f: func(x []*Var) *Var {
 			return Tanh(Conv2d(x[0], x[1], tensor.ConvParams{Padding: [2]int{1, 1}}))
 		}},
+		{name: "Conv2dBias", inputs: []input{n1(2, 3, 4, 4), n1(2, 3, 3, 3), n1(2)}, f: func(x []*Var) *Var {
+			return Tanh(Conv2dBias(x[0], x[1], x[2], tensor.ConvParams{Padding: [2]int{1, 1}}))
+		}},
 		{name: "Conv2dInputGrad", inputs: []input{n1(2, 3, 3, 6), n1(3, 2, 3, 2)}, f: func(x []*Var) *Var {
 			return Conv2dInputGrad(x[0], x[1], 5, 4, conv)
 		}},

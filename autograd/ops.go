@@ -248,6 +248,13 @@ func Conv2d(x, w *Var, p tensor.ConvParams) *Var {
 	return record("conv2d", tensor.Conv2d(x.Value, w.Value, p), p, x, w)
 }
 
+// Conv2dBias is Conv2d plus b [O] on every pixel of output channel o, as
+// torch.nn.functional.conv2d with a bias: one op, computed in one pass
+// where the kernels allow.
+func Conv2dBias(x, w, b *Var, p tensor.ConvParams) *Var {
+	return record("conv2d", tensor.Conv2dBias(x.Value, w.Value, b.Value, p), p, x, w, b)
+}
+
 type convGradAttrs struct {
 	p    tensor.ConvParams
 	h, w int // input height and width (for the input gradient) or kernel size (for the weight gradient)

@@ -245,6 +245,13 @@ func init() {
 			if need[1] {
 				gw = Conv2dWeightGrad(x, g, w.Value.Dim(2), w.Value.Dim(3), p)
 			}
+			if len(need) == 3 { // Conv2dBias
+				var gb *Var
+				if need[2] {
+					gb = Sum(g, false, 0, 2, 3)
+				}
+				return []*Var{gx, gw, gb}
+			}
 			return []*Var{gx, gw}
 		},
 		"conv2d_dx": func(n *node, g *Var, need []bool, create bool) []*Var {

@@ -64,11 +64,10 @@ func (c *Conv2d) Forward(x *autograd.Var) *autograd.Var {
 	if x.Value.Dims() != 4 || x.Value.Dim(1) != w.Dim(1) {
 		panic(fmt.Sprintf("nn: Conv2d: input %v, weight %v: want input [N,%d,H,W]", x.Value.Shape(), w.Shape(), w.Dim(1)))
 	}
-	y := autograd.Conv2d(x, c.Weight.Var, c.Params)
 	if c.Bias != nil {
-		y = autograd.Add(y, autograd.Reshape(c.Bias.Var, 1, -1, 1, 1))
+		return autograd.Conv2dBias(x, c.Weight.Var, c.Bias.Var, c.Params)
 	}
-	return y
+	return autograd.Conv2d(x, c.Weight.Var, c.Params)
 }
 
 // Upsample enlarges [N,C,H,W] images Scale times (2 when zero) by nearest

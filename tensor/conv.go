@@ -118,14 +118,51 @@ func (l *lowered) scatter(m, y []float32, s, b int) {
 // w [O,C,KH,KW] (no bias), of shape [N,O,Ho,Wo], as torch.nn.functional.conv2d.
 //
 // It panics if the shapes are not as above or the kernel does not fit.
-func Conv2d(x, w *Tensor, p ConvParams) *Tensor {
+func Conv2d(x, w *Tensor, p ConvParams) *Tensor { return Conv2dBias(x, w, nil, p) }
+
+// Conv2dBias is Conv2d plus b [O] on every pixel of output channel o, in the
+// same pass where it can (on the direct kernels, the accumulators start at
+// the bias); b may be nil.
+//
+// It panics if the shapes are not as above or the kernel does not fit.
+func Conv2dBias(x, w, b *Tensor, p ConvParams) *Tensor {
 	p = p.norm("Conv2d")
 	g := convGeom("Conv2d", x.shape, w.shape, p)
 	n, o := x.shape[0], w.shape[0]
+	if b != nil && (len(b.shape) != 1 || b.shape[0] != o) {
+		panic(fmt.Sprintf("tensor: Conv2d: bias %v for %d filters: want [%d]", b.shape, o, o))
+	}
 	y := &Tensor{shape: []int{n, o, g.Ho, g.Wo}, data: make([]float32, n*o*g.Ho*g.Wo)}
 	if n == 0 {
 		return y
 	}
+	if useDirect(g, n, g.C) {
+		d := kernels.NewDirectConv(g.C, g.H, g.W, o, g.KH, g.KW, g.PH, g.PW, w.data, false)
+		var bias []float32
+		if b != nil {
+			bias = b.data
+		}
+		convDirect(d, x.data, n, g.C, g.H*g.W, o, g.Ho*g.Wo, y.data, bias)
+		return y
+	}
+	conv2dGemm(x, w, p, g, y)
+	if b != nil {
+		hw := g.Ho * g.Wo
+		kernels.ParallelFor(n*o, max(1, parallelGrain/max(1, hw)), func(lo, hi int) {
+			for t := lo; t < hi; t++ {
+				v := b.data[t%o]
+				for i := range y.data[t*hw : (t+1)*hw] {
+					y.data[t*hw+i] += v
+				}
+			}
+		})
+	}
+	return y
+}
+
+// conv2dGemm sets y to Conv2d(x, w, p) through the GEMM formulations.
+func conv2dGemm(x, w *Tensor, p ConvParams, g kernels.ConvGeom, y *Tensor) {
+	n, o := x.shape[0], w.shape[0]
 	if useDirect1x1(g) {
 		hw := g.H * g.W
 		// Images to workers: each GEMM is too small to split well.
@@ -134,16 +171,11 @@ func Conv2d(x, w *Tensor, p ConvParams) *Tensor {
 				kernels.Sgemm(false, false, o, hw, g.C, 1, w.data, g.C, x.data[i*g.C*hw:], hw, 0, y.data[i*o*hw:], hw)
 			}
 		})
-		return y
-	}
-	if useDirect(g, n, g.C) {
-		d := kernels.NewDirectConv(g.C, g.H, g.W, o, g.KH, g.KW, g.PH, g.PW, w.data, false)
-		convDirect(d, x.data, n, g.C, g.H*g.W, o, g.Ho*g.Wo, y.data)
-		return y
+		return
 	}
 	if useImplicit(g) && g.C >= implicitMinC {
 		convImplicit(x.data, n, g.C, g.H, g.W, reorderTaps(w.data, o, g.C, g.KH, g.KW, false), o, g.KH, g.KW, g.PH, g.PW, y.data)
-		return y
+		return
 	}
 	l := newLowered(g, n, o)
 	defer l.release()
@@ -158,7 +190,6 @@ func Conv2d(x, w *Tensor, p ConvParams) *Tensor {
 		kernels.Sgemm(false, false, o, ld, l.k, 1, w.data, l.k, *l.col, ld, 0, *l.scratch, ld)
 		l.scatter(*l.scratch, y.data, s, b)
 	}
-	return y
 }
 
 // Conv2dInputGrad returns the gradient of a Conv2d with respect to its input
@@ -194,7 +225,7 @@ func Conv2dInputGrad(gy, wt *Tensor, h, w int, p ConvParams) *Tensor {
 		// of gy, padded by k-1-p, with the flipped filters.
 		kh, kw, c := g.KH, g.KW, g.C
 		d := kernels.NewDirectConv(o, g.Ho, g.Wo, c, kh, kw, kh-1-g.PH, kw-1-g.PW, wt.data, true)
-		convDirect(d, gy.data, n, o, g.Ho*g.Wo, c, h*w, dx.data)
+		convDirect(d, gy.data, n, o, g.Ho*g.Wo, c, h*w, dx.data, nil)
 		return dx
 	}
 	if useImplicit(g) && g.C >= implicitMinC {
@@ -436,13 +467,13 @@ func useDirect(g kernels.ConvGeom, n, in int) bool {
 }
 
 // convDirect runs the planned direct convolution d on src [N,C,HW] into
-// dst [N,O,HWo], reading src in the block layout.
-func convDirect(d *kernels.DirectConv, src []float32, n, c, hw, o, hwo int, dst []float32) {
+// dst [N,O,HWo] (plus bias when not nil), reading src in the block layout.
+func convDirect(d *kernels.DirectConv, src []float32, n, c, hw, o, hwo int, dst, bias []float32) {
 	nb := (n + 15) / 16
 	xb := getScratch(nb * hw * c * 16)
 	defer putScratch(xb)
 	kernels.ToBlocks(src, n, c, hw, *xb)
-	d.RunNCHW(*xb, nb, dst, n)
+	d.RunNCHW(*xb, nb, dst, n, bias)
 }
 
 // useImplicit reports whether the convolution g takes the implicit GEMM.

@@ -118,6 +118,12 @@ func TestConv2dPaths(t *testing.T) {
 				t.Errorf("Conv2d(%s): max diff %v", name, maxDiff(y, want))
 				continue
 			}
+			bias := RandN(r, c.w[0])
+			yb := Conv2dBias(x, w, bias, c.p)
+			want := Add(y, bias.Reshape(1, -1, 1, 1))
+			if !AllClose(yb, want, 1e-5, 1e-5) {
+				t.Errorf("Conv2dBias(%s): max diff %v from Conv2d plus bias", name, maxDiff(yb, want))
+			}
 			gy := RandN(r, y.Shape()...)
 			dx := Conv2dInputGrad(gy, w, c.x[2], c.x[3], c.p)
 			if want := convInputGradNaive(gy, w, c.x[2], c.x[3], c.p); !AllClose(dx, want, 1e-4, 1e-4) {

@@ -29,8 +29,9 @@ const dconvLanes = 16
 // dconvKernel computes m output channels of one output pixel of a block of
 // images: for each tap t (taps holds pairs xoff, woff) and channel c < k,
 // y[r] += w[woff + m*c + r] * x[xoff + 16c : +16], with y the m vectors of
-// 16 floats, set rather than accumulated.
-type dconvKernel func(k int, taps []int, w, x, y []float32)
+// 16 floats, set to bias[r] first (0 when bias is nil) rather than
+// accumulated.
+type dconvKernel func(k int, taps []int, w, x, y, bias []float32)
 
 // dconvAsm, when not nil, returns the assembly kernel for m rows (they
 // need AVX-512).
@@ -47,9 +48,16 @@ func DirectConvFast() bool { return dconvAsm != nil }
 
 // dconvRef is the plain-Go kernel.
 func dconvRef(m int) dconvKernel {
-	return func(k int, taps []int, w, x, y []float32) {
+	return func(k int, taps []int, w, x, y, bias []float32) {
 		yy := y[:m*dconvLanes]
 		clear(yy)
+		if bias != nil {
+			for r, b := range bias[:m] {
+				for l := range dconvLanes {
+					yy[r*dconvLanes+l] = b
+				}
+			}
+		}
 		for t := 0; t+1 < len(taps); t += 2 {
 			xs := x[taps[t] : taps[t]+k*dconvLanes]
 			ws := w[taps[t+1] : taps[t+1]+k*m]
@@ -432,32 +440,34 @@ func (d *DirectConv) OutSize() (ho, wo int) { return d.ho, d.wo }
 //
 // It panics if a slice is too short.
 func (d *DirectConv) Run(xb []float32, nb int, yb []float32) {
-	d.run(xb, nb, yb, nil, 0, dconvKernelFor)
+	d.run(xb, nb, yb, nil, 0, nil, dconvKernelFor)
 }
 
 // RunNCHW is Run writing the output as y [N,O,Ho,Wo] for n images (the
-// first n of the blocks): each output row goes from the block layout to y
-// while it is still in cache, which saves a pass over memory.
+// first n of the blocks), plus bias [O] per channel when bias is not nil:
+// each output row goes from the block layout to y while it is still in
+// cache, which saves a pass over memory, and the bias is where the
+// accumulators start.
 //
 // It panics if a slice is too short or n does not fit nb blocks.
-func (d *DirectConv) RunNCHW(xb []float32, nb int, y []float32, n int) {
-	if n > nb*dconvLanes || n <= (nb-1)*dconvLanes || len(y) < n*d.o*d.ho*d.wo {
-		panic(fmt.Sprintf("kernels: DirectConv.RunNCHW: %d floats for %d images in %d blocks", len(y), n, nb))
+func (d *DirectConv) RunNCHW(xb []float32, nb int, y []float32, n int, bias []float32) {
+	if n > nb*dconvLanes || n <= (nb-1)*dconvLanes || len(y) < n*d.o*d.ho*d.wo || (bias != nil && len(bias) < d.o) {
+		panic(fmt.Sprintf("kernels: DirectConv.RunNCHW: %d floats and %d biases for %d images in %d blocks", len(y), len(bias), n, nb))
 	}
 	if d.wo < 16 || transpose16 == nil {
 		// Rows too short for 16×16 transposes: through whole blocks.
 		yb := GetScratch(nb * d.ho * d.wo * d.o * dconvLanes)
 		defer PutScratch(yb)
-		d.run(xb, nb, *yb, nil, 0, dconvKernelFor)
+		d.run(xb, nb, *yb, nil, 0, bias, dconvKernelFor)
 		FromBlocks(*yb, n, d.o, d.ho*d.wo, y)
 		return
 	}
-	d.run(xb, nb, nil, y, n, dconvKernelFor)
+	d.run(xb, nb, nil, y, n, bias, dconvKernelFor)
 }
 
 // run computes the blocks into yb, or, when yb is nil, into y [n,O,Ho,Wo]
-// through a buffer of one output row.
-func (d *DirectConv) run(xb []float32, nb int, yb, y []float32, n int, kernel func(m int) dconvKernel) {
+// through a buffer of one output row, starting from bias (or 0).
+func (d *DirectConv) run(xb []float32, nb int, yb, y []float32, n int, bias []float32, kernel func(m int) dconvKernel) {
 	xs, ys := d.h*d.w*d.c*dconvLanes, d.ho*d.wo*d.o*dconvLanes
 	if len(xb) < nb*xs || (yb != nil && len(yb) < nb*ys) {
 		panic(fmt.Sprintf("kernels: DirectConv.Run: %d and %d floats for %d blocks", len(xb), len(yb), nb))
@@ -485,9 +495,13 @@ func (d *DirectConv) run(xb []float32, nb int, yb, y []float32, n int, kernel fu
 			o0 := 0
 			for ti, m := range d.tiles {
 				kern, w, taps := kerns[ti], d.packed[ti], d.taps[m]
+				var b []float32
+				if bias != nil {
+					b = bias[o0 : o0+m]
+				}
 				for x := 0; x < d.wo; x++ {
 					q := yy*d.wo + x
-					kern(d.c, taps[2*d.tap0[q]:2*(d.tap0[q]+d.ntap[q])], w, xbase, out[(x*d.o+o0)*dconvLanes:])
+					kern(d.c, taps[2*d.tap0[q]:2*(d.tap0[q]+d.ntap[q])], w, xbase, out[(x*d.o+o0)*dconvLanes:], b)
 				}
 				o0 += m
 			}

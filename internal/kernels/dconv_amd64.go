@@ -5,97 +5,97 @@
 package kernels
 
 //go:noescape
-func dconvAVX512x1(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x1(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x2(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x2(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x3(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x3(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x4(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x4(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x5(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x5(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x6(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x6(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x7(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x7(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x8(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x8(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x9(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x9(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x10(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x10(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x11(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x11(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x12(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x12(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x13(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x13(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x14(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x14(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x15(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x15(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x16(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x16(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x17(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x17(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x18(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x18(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x19(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x19(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x20(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x20(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x21(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x21(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x22(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x22(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x23(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x23(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x24(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x24(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x25(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x25(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x26(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x26(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x27(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x27(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x28(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x28(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x29(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x29(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 //go:noescape
-func dconvAVX512x30(k int, taps *int, ntap int, w, x, y *float32)
+func dconvAVX512x30(k int, taps *int, ntap int, w, x, y, bias *float32)
 
 // dconvAVX512 holds the direct convolution kernels by rows, from 1.
-var dconvAVX512 = [...]func(k int, taps *int, ntap int, w, x, y *float32){
+var dconvAVX512 = [...]func(k int, taps *int, ntap int, w, x, y, bias *float32){
 	nil,
 	dconvAVX512x1,
 	dconvAVX512x2,

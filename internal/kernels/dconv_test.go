@@ -148,15 +148,31 @@ func TestDirectConv(t *testing.T) {
 					for i := range yb {
 						yb[i] = float32(math.NaN())
 					}
-					d.run(xb, nb, yb, nil, 0, set)
+					d.run(xb, nb, yb, nil, 0, nil, set)
 					got := make([]float32, tc.n*tc.o*ho*wo)
 					FromBlocks(yb, tc.n, tc.o, ho*wo, got)
 					// And straight to NCHW.
 					direct := make([]float32, len(got))
-					d.run(xb, nb, nil, direct, tc.n, set)
+					d.run(xb, nb, nil, direct, tc.n, nil, set)
 					for i := range got {
 						if direct[i] != got[i] {
 							t.Fatalf("transposed=%v: NCHW y[%d] = %v, via blocks %v", transposed, i, direct[i], got[i])
+						}
+					}
+					// With a bias, through blocks and straight.
+					bias := randSlice(r, tc.o)
+					for _, straight := range []bool{false, true} {
+						withBias := make([]float32, len(got))
+						if straight {
+							d.run(xb, nb, nil, withBias, tc.n, bias, set)
+						} else {
+							d.run(xb, nb, yb, nil, 0, bias, set)
+							FromBlocks(yb, tc.n, tc.o, ho*wo, withBias)
+						}
+						for i := range got {
+							if want := got[i] + bias[i/(ho*wo)%tc.o]; math.Abs(float64(withBias[i]-want)) > 1e-5*(1+math.Abs(float64(want))) {
+								t.Fatalf("transposed=%v straight=%v: y[%d] with bias = %v, want %v", transposed, straight, i, withBias[i], want)
+							}
 						}
 					}
 					for i := range want {

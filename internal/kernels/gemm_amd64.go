@@ -211,13 +211,18 @@ func init() {
 	transpose16 = transpose16AVX512
 	dconvAsm = func(m int) dconvKernel {
 		fn := dconvAVX512[m]
-		return func(k int, taps []int, w, x, y []float32) {
+		return func(k int, taps []int, w, x, y, bias []float32) {
 			_ = y[m*dconvLanes-1]
+			var b *float32
+			if bias != nil {
+				_ = bias[m-1]
+				b = &bias[0]
+			}
 			if len(taps) < 2 || k == 0 {
-				clear(y[:m*dconvLanes])
+				fn(0, nil, 0, nil, nil, &y[0], b)
 				return
 			}
-			fn(k, &taps[0], len(taps)/2, &w[0], &x[0], &y[0])
+			fn(k, &taps[0], len(taps)/2, &w[0], &x[0], &y[0], b)
 		}
 	}
 }
