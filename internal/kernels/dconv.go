@@ -455,7 +455,8 @@ func (d *DirectConv) RunNCHW(xb []float32, nb int, y []float32, n int, bias []fl
 		panic(fmt.Sprintf("kernels: DirectConv.RunNCHW: %d floats and %d biases for %d images in %d blocks", len(y), len(bias), n, nb))
 	}
 	if d.wo < 16 || transpose16 == nil {
-		// Rows too short for 16×16 transposes: through whole blocks.
+		// Short rows: through whole blocks, whose 16×16 transposes
+		// span rows (1.1-1.4x faster on 4×4 and 8×8 maps).
 		yb := GetScratch(nb * d.ho * d.wo * d.o * dconvLanes)
 		defer PutScratch(yb)
 		d.run(xb, nb, *yb, nil, 0, bias, dconvKernelFor)
@@ -481,16 +482,20 @@ func (d *DirectConv) run(xb []float32, nb int, yb, y []float32, n int, bias []fl
 	ParallelFor(nb*d.ho, max(1, (1<<18)/max(1, rowWork)), func(lo, hi int) {
 		var row []float32
 		if yb == nil {
-			buf := GetScratch(rowLen)
+			// Room past the row for rowToNCHW's last 16×16 block to
+			// read.
+			buf := GetScratch(rowLen + dconvLanes*d.o*dconvLanes)
 			defer PutScratch(buf)
 			row = *buf
 		}
 		for t := lo; t < hi; t++ {
 			b, yy := t/d.ho, t%d.ho
 			xbase := xb[b*xs : (b+1)*xs]
-			out := row
+			var out []float32
 			if yb != nil {
 				out = yb[b*ys+yy*rowLen : b*ys+(yy+1)*rowLen]
+			} else {
+				out = row[:rowLen]
 			}
 			o0 := 0
 			for ti, m := range d.tiles {
@@ -523,6 +528,27 @@ func (d *DirectConv) rowToNCHW(row []float32, b, yy int, y []float32, n int) {
 			for oc := 0; oc < d.o; oc++ {
 				// y[b*16+l][oc][yy][x0+x] = row[x0+x][oc][l]
 				transpose16(&y[(b*dconvLanes*d.o+oc)*hwo+yy*d.wo+x0], d.o*hwo, &row[(x0*d.o+oc)*dconvLanes], d.o*dconvLanes)
+			}
+		}
+	}
+	if lanes == dconvLanes && transpose16 != nil && x0 < d.wo {
+		// The last pixels of the row, through a buffer: tmp[l][x] for
+		// the 16 images (rows past the row's end read the buffer's
+		// next channels, and are dropped).
+		var tmp [256]float32
+		nx := d.wo - x0
+		for oc := 0; oc < d.o; oc++ {
+			src := (x0*d.o + oc) * dconvLanes
+			if src+15*d.o*dconvLanes+16 > len(row) {
+				break // the scalar loop below does the rest
+			}
+			transpose16(&tmp[0], 16, &row[src], d.o*dconvLanes)
+			for l := 0; l < dconvLanes; l++ {
+				dst := (b*dconvLanes+l)*d.o*hwo + oc*hwo + yy*d.wo + x0
+				copy(y[dst:dst+nx], tmp[l*16:l*16+nx])
+			}
+			if oc == d.o-1 {
+				return
 			}
 		}
 	}

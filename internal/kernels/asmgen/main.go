@@ -723,6 +723,10 @@ func emitDconvKernel(w *bytes.Buffer, m int) {
 			p("VFMADD231PS.BCST %d(SI), %s, %s", 4*(s*m+r), in, z(r))
 		}
 	}
+	// One channel per tap (an image input layer): no loop over channels,
+	// the taps alternate input registers.
+	p("CMPQ CX, $1")
+	p("JEQ %s_tap1", name)
 	label("tap")
 	p("MOVQ 0(R8), DI")
 	p("MOVQ 8(R8), SI")
@@ -746,6 +750,25 @@ func emitDconvKernel(w *bytes.Buffer, m int) {
 	p("ADDQ $16, R8")
 	p("DECQ R9")
 	p("JNZ %s_tap", name)
+	p("JMP %s_store", name)
+	label("tap1")
+	for s := 0; s < 2; s++ {
+		in := z(30 + s)
+		p("MOVQ %d(R8), DI", 16*s)
+		p("MOVQ %d(R8), SI", 16*s+8)
+		p("VMOVUPS (R11)(DI*4), %s", in)
+		p("LEAQ (R10)(SI*4), SI")
+		for r := 0; r < m; r++ {
+			p("VFMADD231PS.BCST %d(SI), %s, %s", 4*r, in, z(r))
+		}
+		if s == 0 {
+			p("DECQ R9")
+			p("JZ %s_store", name)
+		}
+	}
+	p("ADDQ $32, R8")
+	p("DECQ R9")
+	p("JNZ %s_tap1", name)
 	label("store")
 	for r := 0; r < m; r++ {
 		p("VMOVUPS %s, %d(DX)", z(r), 64*r)
