@@ -177,6 +177,21 @@ func conv2dGemm(x, w *Tensor, p ConvParams, g kernels.ConvGeom, y *Tensor) {
 		convImplicit(x.data, n, g.C, g.H, g.W, reorderTaps(w.data, o, g.C, g.KH, g.KW, false), o, g.KH, g.KW, g.PH, g.PW, y.data)
 		return
 	}
+	if k, hw := g.C*g.KH*g.KW, g.Ho*g.Wo; k <= smallKMax && n > 1 {
+		// Few channels (an image input layer): a GEMM per image straight
+		// into y, with the images split between workers, rather than
+		// a batched GEMM whose output must be scattered to y after.
+		in := g.C * g.H * g.W
+		kernels.ParallelFor(n, 1, func(lo, hi int) {
+			col := getScratch(k * hw)
+			defer putScratch(col)
+			for i := lo; i < hi; i++ {
+				kernels.Im2col(g, x.data[i*in:(i+1)*in], *col, hw, 0)
+				kernels.Sgemm(false, false, o, hw, k, 1, w.data, k, *col, hw, 0, y.data[i*o*hw:(i+1)*o*hw], hw)
+			}
+		})
+		return
+	}
 	l := newLowered(g, n, o)
 	defer l.release()
 	for s := 0; s < n; s += l.nb {
@@ -447,6 +462,11 @@ func useDirect1x1(g kernels.ConvGeom) bool {
 	return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0 &&
 		g.H*g.W >= direct1x1MinHW && g.C >= direct1x1MinC
 }
+
+// smallKMax is the largest reduction (C*KH*KW) for which the forward GEMM
+// path runs one GEMM per image: with K that small, writing the output
+// twice (batched, then scattered) cost more than the products.
+var smallKMax = 32
 
 // directMinN is the smallest batch that takes the direct convolution, whose
 // kernels compute 16 images at once; directMinC the fewest input channels

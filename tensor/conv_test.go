@@ -97,9 +97,9 @@ func TestConv2dPaths(t *testing.T) {
 	if testing.Short() {
 		cases = cases[:len(cases)-4]
 	}
-	defer func(hw, c, hw1, c1, dn, dc int) {
-		implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC, directMinN, directMinC = hw, c, hw1, c1, dn, dc
-	}(implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC, directMinN, directMinC)
+	defer func(hw, c, hw1, c1, dn, dc, sk int) {
+		implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC, directMinN, directMinC, smallKMax = hw, c, hw1, c1, dn, dc, sk
+	}(implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC, directMinN, directMinC, smallKMax)
 	r := rng(11)
 	// Each case runs through the direct kernels where they apply (on a
 	// machine that has them), then through the GEMM paths with and
@@ -107,6 +107,10 @@ func TestConv2dPaths(t *testing.T) {
 	for _, minHW := range []int{0, 1, 1 << 30} {
 		implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC = max(minHW, 1), 1, max(minHW, 1), 1
 		directMinN, directMinC = 1<<30, 1<<30
+		smallKMax = 32
+		if minHW == 1<<30 {
+			smallKMax = 0 // the batched im2col GEMM
+		}
 		if minHW == 0 {
 			directMinN, directMinC = 1, 1
 		}
