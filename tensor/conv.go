@@ -166,7 +166,7 @@ func conv2dGemm(x, w *Tensor, p ConvParams, g kernels.ConvGeom, y *Tensor) {
 	if useDirect1x1(g) {
 		hw := g.H * g.W
 		// Images to workers: each GEMM is too small to split well.
-		kernels.ParallelFor(n, 1, func(lo, hi int) {
+		kernels.ParallelFor(n, imageGrain(o*g.C*g.H*g.W), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				kernels.Sgemm(false, false, o, hw, g.C, 1, w.data, g.C, x.data[i*g.C*hw:], hw, 0, y.data[i*o*hw:], hw)
 			}
@@ -182,7 +182,7 @@ func conv2dGemm(x, w *Tensor, p ConvParams, g kernels.ConvGeom, y *Tensor) {
 		// into y, with the images split between workers, rather than
 		// a batched GEMM whose output must be scattered to y after.
 		in := g.C * g.H * g.W
-		kernels.ParallelFor(n, 1, func(lo, hi int) {
+		kernels.ParallelFor(n, imageGrain(o*k*hw), func(lo, hi int) {
 			col := getScratch(k * hw)
 			defer putScratch(col)
 			for i := lo; i < hi; i++ {
@@ -228,7 +228,7 @@ func Conv2dInputGrad(gy, wt *Tensor, h, w int, p ConvParams) *Tensor {
 	}
 	if useDirect1x1(g) {
 		hw := h * w
-		kernels.ParallelFor(n, 1, func(lo, hi int) {
+		kernels.ParallelFor(n, imageGrain(o*g.C*h*w), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				kernels.Sgemm(true, false, g.C, hw, o, 1, wt.data, g.C, gy.data[i*o*hw:], hw, 0, dx.data[i*g.C*hw:], hw)
 			}
@@ -291,7 +291,7 @@ func Conv2dWeightGrad(x, gy *Tensor, kh, kw int, p ConvParams) *Tensor {
 		hw := g.H * g.W
 		groups := min(n, 4)
 		accs := make([]*[]float32, groups)
-		kernels.ParallelFor(groups, 1, func(lo, hi int) {
+		kernels.ParallelFor(groups, imageGrain(o*g.C*g.H*g.W*n/groups), func(lo, hi int) {
 			for gi := lo; gi < hi; gi++ {
 				accs[gi] = getScratch(o * g.C)
 				for i := gi * n / groups; i < (gi+1)*n/groups; i++ {
@@ -462,6 +462,11 @@ func useDirect1x1(g kernels.ConvGeom) bool {
 	return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0 &&
 		g.H*g.W >= direct1x1MinHW && g.C >= direct1x1MinC
 }
+
+// imageGrain returns how many images of fma multiply-adds each a
+// parallel range takes at least, so that small convolutions run on the
+// calling goroutine alone: splitting them costs more than it saves.
+func imageGrain(fma int) int { return max(1, (1<<17)/max(1, fma)) }
 
 // smallKMax is the largest reduction (C*KH*KW) for which the forward GEMM
 // path runs one GEMM per image: with K that small, writing the output
