@@ -104,7 +104,7 @@ func dconvRowTiles(o int) []int {
 }
 
 // ToBlocks writes x [N,C,HW] in the block layout [ceil(N/16)][HW][C][16]
-// used by ConvDirect (images past N are zero). dst must hold
+// used by DirectConv (images past N are zero). dst must hold
 // ceil(N/16)*HW*C*16 floats.
 //
 // It panics if a slice is too short.
@@ -113,30 +113,58 @@ func ToBlocks(x []float32, n, c, hw int, dst []float32) {
 	if len(x) < n*c*hw || len(dst) < nb*hw*c*dconvLanes {
 		panic(fmt.Sprintf("kernels: ToBlocks: %d and %d floats for %d images of %dx%d", len(x), len(dst), n, c, hw))
 	}
+	blocks(x, n, c, hw, dst, true)
+}
+
+// FromBlocks is the inverse of ToBlocks: it writes the first n images of
+// the block layout src [ceil(N/16)][HW][C][16] to dst [N,C,HW].
+//
+// It panics if a slice is too short.
+func FromBlocks(src []float32, n, c, hw int, dst []float32) {
+	nb := (n + dconvLanes - 1) / dconvLanes
+	if len(dst) < n*c*hw || len(src) < nb*hw*c*dconvLanes {
+		panic(fmt.Sprintf("kernels: FromBlocks: %d and %d floats for %d images of %dx%d", len(src), len(dst), n, c, hw))
+	}
+	blocks(dst, n, c, hw, src, false)
+}
+
+// blocks copies between x [N,C,HW] and its block layout blk: to blk when
+// toBlocks is set (zero past image n), else back to x (the first n images).
+// Whole blocks of 16 images go through 16×16 transposes of 16 pixels of one
+// channel (each pixel's 16 values a row of blk); maps whose pixels do not
+// come in 16s go through blocksSmall.
+func blocks(x []float32, n, c, hw int, blk []float32, toBlocks bool) {
 	if hw%16 != 0 && transpose16 != nil && c*hw >= 16 {
-		blocksSmall(x, n, c, hw, dst, true)
+		blocksSmall(x, n, c, hw, blk, toBlocks)
 		return
 	}
+	nb := (n + dconvLanes - 1) / dconvLanes
 	ParallelFor(nb*c, max(1, 8192/(hw*dconvLanes)), func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			b, ch := t/c, t%c
-			full := (b+1)*dconvLanes <= n
 			base := b * hw * c * dconvLanes
+			img := (b*dconvLanes*c + ch) * hw // x[b*16][ch][0]
 			q := 0
-			if full && transpose16 != nil {
-				// dst[q][ch][l] = x[b*16+l][ch][q]: 16×16 blocks.
-				src := (b*dconvLanes*c + ch) * hw
+			if (b+1)*dconvLanes <= n && transpose16 != nil {
 				for ; q+16 <= hw; q += 16 {
-					transpose16(&dst[base+(q*c+ch)*dconvLanes], c*dconvLanes, &x[src+q], c*hw)
+					if toBlocks {
+						transpose16(&blk[base+(q*c+ch)*dconvLanes], c*dconvLanes, &x[img+q], c*hw)
+					} else {
+						transpose16(&x[img+q], c*hw, &blk[base+(q*c+ch)*dconvLanes], c*dconvLanes)
+					}
 				}
 			}
 			for ; q < hw; q++ {
-				d := dst[base+(q*c+ch)*dconvLanes : base+(q*c+ch+1)*dconvLanes]
-				for l := range d {
-					if i := b*dconvLanes + l; i < n {
-						d[l] = x[(i*c+ch)*hw+q]
-					} else {
-						d[l] = 0
+				v := blk[base+(q*c+ch)*dconvLanes : base+(q*c+ch+1)*dconvLanes]
+				for l := range v {
+					i := b*dconvLanes + l
+					switch {
+					case i < n && toBlocks:
+						v[l] = x[(i*c+ch)*hw+q]
+					case i < n:
+						x[(i*c+ch)*hw+q] = v[l]
+					case toBlocks:
+						v[l] = 0
 					}
 				}
 			}
@@ -192,43 +220,6 @@ func blocksSmall(x []float32, n, c, hw int, blk []float32, toBlocks bool) {
 				copy(tmp[jj*16:jj*16+16], blk[base+(q*c+ch)*dconvLanes:base+(q*c+ch+1)*dconvLanes])
 			}
 			transpose16(&x[src+j0], cols, &tmp[0], 16)
-		}
-	})
-}
-
-// FromBlocks is the inverse of ToBlocks: it writes the first n images of
-// the block layout src [ceil(N/16)][HW][C][16] to dst [N,C,HW].
-//
-// It panics if a slice is too short.
-func FromBlocks(src []float32, n, c, hw int, dst []float32) {
-	nb := (n + dconvLanes - 1) / dconvLanes
-	if len(dst) < n*c*hw || len(src) < nb*hw*c*dconvLanes {
-		panic(fmt.Sprintf("kernels: FromBlocks: %d and %d floats for %d images of %dx%d", len(src), len(dst), n, c, hw))
-	}
-	if hw%16 != 0 && transpose16 != nil && c*hw >= 16 {
-		blocksSmall(dst, n, c, hw, src, false)
-		return
-	}
-	ParallelFor(nb*c, max(1, 8192/(hw*dconvLanes)), func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			b, ch := t/c, t%c
-			full := (b+1)*dconvLanes <= n
-			base := b * hw * c * dconvLanes
-			q := 0
-			if full && transpose16 != nil {
-				dd := (b*dconvLanes*c + ch) * hw
-				for ; q+16 <= hw; q += 16 {
-					transpose16(&dst[dd+q], c*hw, &src[base+(q*c+ch)*dconvLanes], c*dconvLanes)
-				}
-			}
-			for ; q < hw; q++ {
-				s := src[base+(q*c+ch)*dconvLanes : base+(q*c+ch+1)*dconvLanes]
-				for l, v := range s {
-					if i := b*dconvLanes + l; i < n {
-						dst[(i*c+ch)*hw+q] = v
-					}
-				}
-			}
 		}
 	})
 }
