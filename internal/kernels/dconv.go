@@ -84,14 +84,17 @@ func dconvKernelFor(m int) dconvKernel {
 	return dconvRef(m)
 }
 
-// dconvMaxRows is the most output channels one kernel call computes.
-const dconvMaxRows = 30
+// dconvMaxRows is the most output channels one kernel call computes (the
+// kernels exist for 1 to 30); plans use tiles of up to dconvTileRows,
+// which splits the common widths evenly (64 as 22+21+21, 128 as 5×25.6).
+const (
+	dconvMaxRows  = 30
+	dconvTileRows = 28
+)
 
-// dconvRowTiles splits o output channels into near-equal blocks of at most
-// dconvMaxRows-2 rows (28 leaves the kernels room to spare and splits the
-// common widths evenly) and returns their sizes.
-func dconvRowTiles(o int) []int {
-	const most = 28
+// rowTiles splits o rows into near-equal tiles of at most most rows and
+// returns their sizes.
+func rowTiles(o, most int) []int {
 	nt := (o + most - 1) / most
 	tiles := make([]int, nt)
 	for i := range tiles {
@@ -251,7 +254,7 @@ func NewDirectConv(c, h, w, o, kh, kw, ph, pw int, wt []float32, transposed bool
 	if c < 1 || o < 1 || kh < 1 || kw < 1 || ph < 0 || pw < 0 || ph >= kh || pw >= kw || ho < 1 || wo < 1 || len(wt) < o*c*kh*kw {
 		panic(fmt.Sprintf("kernels: NewDirectConv: no direct convolution of %dx%dx%d by %dx%dx%d with padding %dx%d and %d weights", c, h, w, o, kh, kw, ph, pw, len(wt)))
 	}
-	d := &DirectConv{c: c, h: h, w: w, o: o, ho: ho, wo: wo, kh: kh, kw: kw, ph: ph, pw: pw, tiles: dconvRowTiles(o)}
+	d := &DirectConv{c: c, h: h, w: w, o: o, ho: ho, wo: wo, kh: kh, kw: kw, ph: ph, pw: pw, tiles: rowTiles(o, dconvTileRows)}
 	taps := kh * kw
 	d.packed = packedWeights(wt[:o*c*taps], c, o, taps, transposed, d.tiles)
 	// Tap lists: for each output pixel, the (xoff, woff/m) of its taps
@@ -701,15 +704,7 @@ func NewDirectConvWeightGrad(c, h, w, o, kh, kw, ph, pw int) *DirectConvWeightGr
 	default:
 		d.nv = 1
 	}
-	most := dconvWMaxRows(d.nv)
-	nt := (o + most - 1) / most
-	for i := 0; i < nt; i++ {
-		m := o / nt
-		if i < o%nt {
-			m++
-		}
-		d.mtiles = append(d.mtiles, m)
-	}
+	d.mtiles = rowTiles(o, dconvWMaxRows(d.nv))
 	return d
 }
 
