@@ -86,7 +86,8 @@ func dconvKernelFor(m int) dconvKernel {
 
 // dconvMaxRows is the most output channels one kernel call computes (the
 // kernels exist for 1 to 30); plans use tiles of up to dconvTileRows,
-// which splits the common widths evenly (64 as 22+21+21, 128 as 5×25.6).
+// which splits the common widths evenly (64 as 22+21+21, 128 as
+// 26+26+26+25+25).
 const (
 	dconvMaxRows  = 30
 	dconvTileRows = 28
