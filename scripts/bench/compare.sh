@@ -45,7 +45,7 @@ pattern="Conv2d/($modes_re)\$/"
 
 # bench_go THREADS: our benchmarks, as RESULT lines.
 bench_go() {
-	(cd tensor && "$tmp/tensor.test" -test.run '^$' -test.bench "^BenchmarkConv2d\$/^($modes_re)\$/" \
+	(cd tensor && "$tmp/tensor.test" -test.run '^$' -test.bench "^BenchmarkConv2d\$/^($modes_re)\$/$SHAPES" \
 		-test.benchtime "$BENCHTIME" -test.cpu "$1") |
 		awk -v t="$1" -v re="$SHAPES" '/^BenchmarkConv2d\// {
 			split($1, p, "/"); name = p[3]; sub(/-[0-9]+$/, "", name)
