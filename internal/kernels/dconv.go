@@ -833,19 +833,23 @@ func (d *DirectConvWeightGrad) run(xt, gt []float32, nb int, dw []float32, kerne
 		})
 		bufs = append(bufs, accs...)
 		dwt = *accs[0]
-		for _, b := range accs[1:] {
-			for i, v := range *b {
-				dwt[i] += v
+		ParallelFor(len(dwt), 1<<14, func(lo, hi int) {
+			for _, b := range accs[1:] { // in order, whatever the split
+				for i, v := range (*b)[lo:hi] {
+					dwt[lo+i] += v
+				}
+			}
+		})
+	}
+	ParallelFor(d.o, max(1, (1<<14)/(d.c*taps)), func(lo, hi int) {
+		for oc := lo; oc < hi; oc++ {
+			for ch := 0; ch < d.c; ch++ {
+				for t := 0; t < taps; t++ {
+					dw[(oc*d.c+ch)*taps+t] = dwt[(t*d.o+oc)*d.c+ch]
+				}
 			}
 		}
-	}
-	for oc := 0; oc < d.o; oc++ {
-		for ch := 0; ch < d.c; ch++ {
-			for t := 0; t < taps; t++ {
-				dw[(oc*d.c+ch)*taps+t] = dwt[(t*d.o+oc)*d.c+ch]
-			}
-		}
-	}
+	})
 }
 
 // segments appends to segs[t] the segments of tap t over output rows
