@@ -231,14 +231,13 @@ func blocksSmall(x []float32, n, c, hw int, blk []float32, toBlocks bool) {
 // DirectConv is a stride-1, undilated convolution planned for the direct
 // kernels: its geometry, the packed weights and the tap lists.
 type DirectConv struct {
-	c, h, w    int // input channels and size
-	o, ho, wo  int // output channels and size
-	kh, kw     int
-	ph, pw     int
-	tiles      []int       // output channels per kernel call
-	packed     [][]float32 // weights per tile: [KH*KW][C][m]
-	taps       map[int][]int
-	ntap, tap0 []int // per output pixel: taps inside the image, and where its list starts
+	c, h, w   int // input channels and size
+	o, ho, wo int // output channels and size
+	kh, kw    int
+	ph, pw    int
+	tiles     []int       // output channels per kernel call
+	packed    [][]float32 // weights per tile: [KH*KW][C][m]
+	*tapLists
 }
 
 // NewDirectConv plans the stride-1 convolution of C-channel h×w images,
@@ -258,43 +257,83 @@ func NewDirectConv(c, h, w, o, kh, kw, ph, pw int, wt []float32, transposed bool
 	d := &DirectConv{c: c, h: h, w: w, o: o, ho: ho, wo: wo, kh: kh, kw: kw, ph: ph, pw: pw, tiles: rowTiles(o, dconvTileRows)}
 	taps := kh * kw
 	d.packed = packedWeights(wt[:o*c*taps], c, o, taps, transposed, d.tiles)
-	// Tap lists: for each output pixel, the (xoff, woff/m) of its taps
-	// inside the image; woff is scaled per tile width when run.
-	d.ntap = make([]int, ho*wo)
-	d.tap0 = make([]int, ho*wo)
+	d.tapLists = tapListsFor(tapKey{c, h, w, o, kh, kw, ph, pw})
+	return d
+}
+
+// tapLists are the taps of each output pixel of a plan: ntap[q] taps inside
+// the image, starting at pair tap0[q] of taps[m], the list of (xoff, woff)
+// for tiles of m output channels. They depend on the geometry alone, which a
+// training step repeats, so they are kept (tapListsFor) rather than built
+// and collected at every call.
+type tapLists struct {
+	taps       map[int][]int
+	ntap, tap0 []int
+}
+
+type tapKey struct{ c, h, w, o, kh, kw, ph, pw int }
+
+var tapCache struct {
+	sync.Mutex
+	m map[tapKey]*tapLists
+}
+
+// tapCacheMax bounds the geometries kept; past it the cache starts over.
+const tapCacheMax = 256
+
+func tapListsFor(k tapKey) *tapLists {
+	tapCache.Lock()
+	t := tapCache.m[k]
+	tapCache.Unlock()
+	if t != nil {
+		return t
+	}
+	t = newTapLists(k)
+	tapCache.Lock()
+	defer tapCache.Unlock()
+	if tapCache.m == nil || len(tapCache.m) >= tapCacheMax {
+		tapCache.m = map[tapKey]*tapLists{}
+	}
+	tapCache.m[k] = t
+	return t
+}
+
+func newTapLists(k tapKey) *tapLists {
+	ho, wo := k.h+2*k.ph-k.kh+1, k.w+2*k.pw-k.kw+1
+	t := &tapLists{ntap: make([]int, ho*wo), tap0: make([]int, ho*wo), taps: map[int][]int{}}
+	// list holds (xoff, woff/m) pairs; woff is scaled per tile width below.
 	var list []int
 	for y := 0; y < ho; y++ {
 		for x := 0; x < wo; x++ {
 			q := y*wo + x
-			d.tap0[q] = len(list) / 2
-			for i := 0; i < kh; i++ {
-				iy := y + i - ph
-				if iy < 0 || iy >= h {
+			t.tap0[q] = len(list) / 2
+			for i := 0; i < k.kh; i++ {
+				iy := y + i - k.ph
+				if iy < 0 || iy >= k.h {
 					continue
 				}
-				for j := 0; j < kw; j++ {
-					ix := x + j - pw
-					if ix < 0 || ix >= w {
+				for j := 0; j < k.kw; j++ {
+					ix := x + j - k.pw
+					if ix < 0 || ix >= k.w {
 						continue
 					}
-					list = append(list, (iy*w+ix)*c*dconvLanes, (i*kw+j)*c)
-					d.ntap[q]++
+					list = append(list, (iy*k.w+ix)*k.c*dconvLanes, (i*k.kw+j)*k.c)
+					t.ntap[q]++
 				}
 			}
 		}
 	}
-	d.taps = map[int][]int{}
-	for _, m := range d.tiles {
-		if d.taps[m] != nil {
+	for _, m := range rowTiles(k.o, dconvTileRows) {
+		if t.taps[m] != nil {
 			continue
 		}
 		l := make([]int, len(list))
-		for t := 0; t < len(list); t += 2 {
-			l[t], l[t+1] = list[t], list[t+1]*m
+		for i := 0; i < len(list); i += 2 {
+			l[i], l[i+1] = list[i], list[i+1]*m
 		}
-		d.taps[m] = l
+		t.taps[m] = l
 	}
-	return d
+	return t
 }
 
 // packWeights packs the filters for the kernels: per tile of m output
