@@ -72,54 +72,39 @@ func convBenchShapes() []convShape {
 // Conv2dWeightGrad ("fwd+bwd", counted as three times the forward FLOPs), as
 // torch_conv.py does. It uses a b.N loop so that -cpu is honoured.
 func BenchmarkConv2d(b *testing.B) {
-	r := rng(1)
 	seen := map[string]bool{}
-	for _, s := range convBenchShapes() {
+	for i, s := range convBenchShapes() {
 		if seen[s.String()] {
 			continue
 		}
 		seen[s.String()] = true
-		x := RandN(r, s.n, s.c, s.hw, s.hw)
-		w := RandN(r, s.o, s.c, s.k, s.k)
-		gy := RandN(r, s.n, s.o, s.hw, s.hw)
+		// Inputs are made when a benchmark of the shape first runs, so
+		// that -bench selecting a few shapes does not fill all of them.
+		var x, w, gy *Tensor
 		p := ConvParams{Padding: [2]int{s.k / 2, s.k / 2}}
-		b.Run("fwd/"+s.String(), func(b *testing.B) {
-			b.ReportAllocs()
-			Conv2d(x, w, p)
-			b.ResetTimer()
-			start := time.Now()
-			for i := 0; i < b.N; i++ {
-				Conv2d(x, w, p)
-			}
-			b.ReportMetric(s.flops()*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
-		})
-		b.Run("dx/"+s.String(), func(b *testing.B) {
-			b.ReportAllocs()
-			start := time.Now()
-			for i := 0; i < b.N; i++ {
-				Conv2dInputGrad(gy, w, s.hw, s.hw, p)
-			}
-			b.ReportMetric(s.flops()*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
-		})
-		b.Run("dw/"+s.String(), func(b *testing.B) {
-			b.ReportAllocs()
-			start := time.Now()
-			for i := 0; i < b.N; i++ {
-				Conv2dWeightGrad(x, gy, s.k, s.k, p)
-			}
-			b.ReportMetric(s.flops()*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
-		})
-		b.Run("fwd+bwd/"+s.String(), func(b *testing.B) {
-			b.ReportAllocs()
-			Conv2d(x, w, p)
-			b.ResetTimer()
-			start := time.Now()
-			for i := 0; i < b.N; i++ {
-				Conv2d(x, w, p)
-				Conv2dInputGrad(gy, w, s.hw, s.hw, p)
-				Conv2dWeightGrad(x, gy, s.k, s.k, p)
-			}
-			b.ReportMetric(3*s.flops()*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
-		})
+		run := func(mode string, mult float64, op func()) {
+			b.Run(mode+"/"+s.String(), func(b *testing.B) {
+				if x == nil {
+					r := rng(uint64(i + 1))
+					x, w = RandN(r, s.n, s.c, s.hw, s.hw), RandN(r, s.o, s.c, s.k, s.k)
+					gy = RandN(r, s.n, s.o, s.hw, s.hw)
+				}
+				b.ReportAllocs()
+				op() // warm the pools and caches
+				b.ResetTimer()
+				start := time.Now()
+				for range b.N {
+					op()
+				}
+				b.ReportMetric(mult*s.flops()*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+			})
+		}
+		fwd := func() { Conv2d(x, w, p) }
+		dx := func() { Conv2dInputGrad(gy, w, s.hw, s.hw, p) }
+		dw := func() { Conv2dWeightGrad(x, gy, s.k, s.k, p) }
+		run("fwd", 1, fwd)
+		run("dx", 1, dx)
+		run("dw", 1, dw)
+		run("fwd+bwd", 3, func() { fwd(); dx(); dw() })
 	}
 }
