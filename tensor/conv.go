@@ -69,14 +69,14 @@ type lowered struct {
 func newLowered(g kernels.ConvGeom, n, o int) *lowered {
 	l := &lowered{g: g, n: n, o: o, k: g.C * g.KH * g.KW, hw: g.Ho * g.Wo, in: g.C * g.H * g.W}
 	l.nb = chunkSize(n, l.k*l.hw)
-	l.col = getScratch(l.k * l.nb * l.hw)
+	l.col = kernels.GetScratch(l.k * l.nb * l.hw)
 	if l.nb > 1 {
-		l.scratch = getScratch(o * l.nb * l.hw)
+		l.scratch = kernels.GetScratch(o * l.nb * l.hw)
 	}
 	return l
 }
 
-func (l *lowered) release() { putScratch(l.col); putScratch(l.scratch) }
+func (l *lowered) release() { kernels.PutScratch(l.col); kernels.PutScratch(l.scratch) }
 
 // im2col lowers images s..s+b of x into the column matrix.
 func (l *lowered) im2col(x []float32, s, b int) {
@@ -183,8 +183,8 @@ func conv2dGemm(x, w *Tensor, p ConvParams, g kernels.ConvGeom, y *Tensor) {
 		// a batched GEMM whose output must be scattered to y after.
 		in := g.C * g.H * g.W
 		kernels.ParallelFor(n, imageGrain(o*k*hw), func(lo, hi int) {
-			col := getScratch(k * hw)
-			defer putScratch(col)
+			col := kernels.GetScratch(k * hw)
+			defer kernels.PutScratch(col)
 			for i := lo; i < hi; i++ {
 				kernels.Im2col(g, x.data[i*in:(i+1)*in], *col, hw, 0)
 				kernels.Sgemm(false, false, o, hw, k, 1, w.data, k, *col, hw, 0, y.data[i*o*hw:(i+1)*o*hw], hw)
@@ -293,7 +293,7 @@ func Conv2dWeightGrad(x, gy *Tensor, kh, kw int, p ConvParams) *Tensor {
 		accs := make([]*[]float32, groups)
 		kernels.ParallelFor(groups, imageGrain(o*g.C*g.H*g.W*n/groups), func(lo, hi int) {
 			for gi := lo; gi < hi; gi++ {
-				accs[gi] = getScratch(o * g.C)
+				accs[gi] = kernels.GetScratch(o * g.C)
 				for i := gi * n / groups; i < (gi+1)*n/groups; i++ {
 					kernels.Sgemm(false, true, o, g.C, hw, 1, gy.data[i*o*hw:], hw, x.data[i*g.C*hw:], hw, float32(min(i-gi*n/groups, 1)), *accs[gi], g.C)
 				}
@@ -306,16 +306,16 @@ func Conv2dWeightGrad(x, gy *Tensor, kh, kw int, p ConvParams) *Tensor {
 			}
 		}
 		for _, a := range accs {
-			putScratch(a)
+			kernels.PutScratch(a)
 		}
 		return dw
 	}
 	if useDirect(g, n, g.C) && g.C%16 == 0 {
 		nb := (n + 15) / 16
-		xt := getScratch(nb * g.H * g.W * 16 * g.C)
-		gt := getScratch(nb * g.Ho * g.Wo * 16 * o)
-		defer putScratch(xt)
-		defer putScratch(gt)
+		xt := kernels.GetScratch(nb * g.H * g.W * 16 * g.C)
+		gt := kernels.GetScratch(nb * g.Ho * g.Wo * 16 * o)
+		defer kernels.PutScratch(xt)
+		defer kernels.PutScratch(gt)
 		kernels.ToInterleaved(x.data, n, g.C, g.H*g.W, *xt)
 		kernels.ToInterleaved(gy.data, n, o, g.Ho*g.Wo, *gt)
 		kernels.NewDirectConvWeightGrad(g.C, g.H, g.W, o, g.KH, g.KW, g.PH, g.PW).Run(*xt, *gt, nb, dw.data)
@@ -495,8 +495,8 @@ func useDirect(g kernels.ConvGeom, n, in int) bool {
 // dst [N,O,HWo] (plus bias when not nil), reading src in the block layout.
 func convDirect(d *kernels.DirectConv, src []float32, n, c, hw, o, hwo int, dst, bias []float32) {
 	nb := (n + 15) / 16
-	xb := getScratch(nb * hw * c * 16)
-	defer putScratch(xb)
+	xb := kernels.GetScratch(nb * hw * c * 16)
+	defer kernels.PutScratch(xb)
 	kernels.ToBlocks(src, n, c, hw, *xb)
 	d.RunNCHW(*xb, nb, dst, n, bias)
 }
@@ -610,10 +610,10 @@ func convImplicit(src []float32, n, c, h, w int, wr []float32, o, kh, kw, ph, pw
 	ho, wo := h+2*ph-kh+1, w+2*pw-kw+1
 	nb := implicitChunk(n, max(c, o), g)
 	ld := g.chunkLD(nb)
-	xp := getScratch(c * ld)
-	cp := getScratch(o * nb * g.p)
-	defer putScratch(xp)
-	defer putScratch(cp)
+	xp := kernels.GetScratch(c * ld)
+	cp := kernels.GetScratch(o * nb * g.p)
+	defer kernels.PutScratch(xp)
+	defer kernels.PutScratch(cp)
 	off := g.tapRows(c, kh, kw, ld)
 	k := kh * kw * c
 	ldc := nb * g.p
@@ -646,10 +646,10 @@ func convImplicitWeightGrad(x, gy []float32, n int, cg kernels.ConvGeom, o int, 
 	c, kh, kw, ho, wo := cg.C, cg.KH, cg.KW, cg.Ho, cg.Wo
 	nb := implicitChunk(n, max(c, o), g)
 	ld := g.chunkLD(nb)
-	xp := getScratch(c * ld)
-	gp := getScratch(o * ld)
-	defer putScratch(xp)
-	defer putScratch(gp)
+	xp := kernels.GetScratch(c * ld)
+	gp := kernels.GetScratch(o * ld)
+	defer kernels.PutScratch(xp)
+	defer kernels.PutScratch(gp)
 	off := g.tapRows(c, kh, kw, ld)
 	k := kh * kw * c
 	dwr := make([]float32, o*k)
