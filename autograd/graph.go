@@ -30,13 +30,20 @@ func Seed(g *Var) GradOption { return func(c *gradConfig) { c.seed = g } }
 // constants and no graph is kept. Leaves' Grad fields are not touched.
 //
 // It panics if y has more than one element and no Seed is given, if the seed's
-// shape differs from y's, or if an input does not require gradients.
+// shape differs from y's, or if y or an input is nil or an input does not
+// require gradients.
 func Grad(y *Var, xs []*Var, opts ...GradOption) []*Var {
 	var cfg gradConfig
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if y == nil {
+		panic("autograd: Grad: output y is nil")
+	}
 	for i, x := range xs {
+		if x == nil {
+			panic(fmt.Sprintf("autograd: Grad: input %d of %d is nil; want a Var that requires gradients", i, len(xs)))
+		}
 		if !x.requiresGrad {
 			panic(fmt.Sprintf("autograd: Grad: input %d (%v) does not require gradients", i, x.Value.Shape()))
 		}

@@ -86,6 +86,11 @@ func TestGraphMisusePanics(t *testing.T) {
 			x := Leaf(tensor.Ones(2))
 			Grad(Square(x), []*Var{x}, Seed(Const(tensor.Ones(3))))
 		}},
+		{"Grad/nil-input", "autograd: Grad: input 1 of 2 is nil", func() {
+			x := Leaf(tensor.Ones(2))
+			Grad(Sum(x, false), []*Var{x, nil})
+		}},
+		{"Grad/nil-output", "autograd: Grad: output y is nil", func() { Grad(nil, []*Var{Leaf(tensor.Ones(2))}) }},
 		{"Grad/const-input", "does not require gradients", func() {
 			x := Const(tensor.Ones(2))
 			Grad(Sum(x, false), []*Var{x})

@@ -58,9 +58,13 @@ func NewConv2d(in, out, k int, o ConvOptions, r *rand.Rand) *Conv2d {
 
 // Forward returns the convolution of x [N,in,H,W] plus the bias.
 //
-// It panics if x is not [N,in,H,W] or the kernel does not fit.
+// It panics if the weight has no channels, x is not [N,in,H,W] or the kernel
+// does not fit.
 func (c *Conv2d) Forward(x *autograd.Var) *autograd.Var {
 	w := c.Weight.Value
+	if w.Dims() != 4 || w.Dim(1) < 1 || w.Dim(0) < 1 {
+		panic(fmt.Sprintf("nn: Conv2d: weight %v: want [out,in,k,k] with at least one channel in and out", w.Shape()))
+	}
 	if x.Value.Dims() != 4 || x.Value.Dim(1) != w.Dim(1) {
 		panic(fmt.Sprintf("nn: Conv2d: input %v, weight %v: want input [N,%d,H,W]", x.Value.Shape(), w.Shape(), w.Dim(1)))
 	}

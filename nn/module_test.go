@@ -123,6 +123,10 @@ func TestMisusePanics(t *testing.T) {
 		{"Linear input", "nn: Linear: input [2 4]", func() { nn.NewLinear(3, 2, true, r).Forward(x4(2, 4)) }},
 		{"NewLinear size", "nn: NewLinear", func() { nn.NewLinear(0, 2, true, r) }},
 		{"Conv2d channels", "nn: Conv2d: input [1 2 4 4]", func() { nn.NewConv2d(3, 2, 3, nn.ConvOptions{}, r).Forward(x4(1, 2, 4, 4)) }},
+		{"Conv2d zero channels", "nn: Conv2d: weight [2 0 3 3]: want [out,in,k,k] with at least one channel in and out", func() {
+			(&nn.Conv2d{Weight: nn.NewParam(tensor.New(2, 0, 3, 3))}).Forward(x4(1, 0, 4, 4))
+		}},
+		{"NewConv2d channels", "nn: NewConv2d: in=0 out=2 k=3", func() { nn.NewConv2d(0, 2, 3, nn.ConvOptions{}, r) }},
 		{"NewConv2d padding", "nn: NewConv2d", func() { nn.NewConv2d(3, 2, 3, nn.ConvOptions{Padding: -2}, r) }},
 		{"BatchNorm2d channels", "nn: BatchNorm2d: input [2 3 2 2], want [N,4,H,W]", func() { nn.NewBatchNorm2d(4).Forward(x4(2, 3, 2, 2)) }},
 		{"LayerNorm rank", "nn: LayerNorm: input [2 3]", func() { nn.NewLayerNorm(3).Forward(x4(2, 3)) }},

@@ -36,6 +36,9 @@ func convGeom(op string, x, w []int, p ConvParams) kernels.ConvGeom {
 	if len(x) != 4 || len(w) != 4 || x[1] != w[1] {
 		panic(fmt.Sprintf("tensor: %s: input %v and weight %v are not [N,C,H,W] and [O,C,KH,KW]", op, x, w))
 	}
+	if x[1] < 1 || w[2] < 1 || w[3] < 1 {
+		panic(fmt.Sprintf("tensor: %s: input %v and weight %v: want at least one channel and a kernel of at least 1x1", op, x, w))
+	}
 	g := kernels.ConvGeom{C: x[1], H: x[2], W: x[3], KH: w[2], KW: w[3],
 		SH: p.Stride[0], SW: p.Stride[1], PH: p.Padding[0], PW: p.Padding[1],
 		DH: p.Dilation[0], DW: p.Dilation[1]}

@@ -16,14 +16,20 @@ type Tensor struct {
 }
 
 // numel returns the number of elements of shape, panicking on a negative
-// dimension.
+// dimension or a count that does not fit in an int.
 func numel(op string, shape []int) int {
-	n := 1
+	n, over := 1, false
 	for _, d := range shape {
 		if d < 0 {
 			panic(fmt.Sprintf("tensor: %s: negative dimension in shape %v", op, shape))
 		}
+		if d != 0 && n > math.MaxInt/d {
+			over = true
+		}
 		n *= d
+	}
+	if over && !slices.Contains(shape, 0) {
+		panic(fmt.Sprintf("tensor: %s: shape %v has more elements than an int can count", op, shape))
 	}
 	return n
 }
@@ -31,7 +37,8 @@ func numel(op string, shape []int) int {
 // New returns a zero-filled tensor of the given shape. A shape with no
 // dimensions is a scalar holding one element.
 //
-// It panics if a dimension is negative.
+// It panics if a dimension is negative or the element count overflows an
+// int.
 func New(shape ...int) *Tensor {
 	n := numel("New", shape)
 	return &Tensor{shape: slices.Clone(shape), data: make([]float32, n)}

@@ -317,6 +317,11 @@ func TestMisusePanics(t *testing.T) {
 		{"FromSlice", "tensor: FromSlice: 3 values for shape [2 2]", func() { FromSlice(make([]float32, 3), 2, 2) }},
 		{"MatMul", "tensor: MatMul: inner sizes differ", func() { MatMul(New(2, 3), New(4, 2)) }},
 		{"Conv2d", "tensor: Conv2d: input [1 3 4 4] and weight [2 2 3 3]", func() { Conv2d(New(1, 3, 4, 4), New(2, 2, 3, 3), ConvParams{}) }},
+		{"New/overflow", "tensor: New: shape [4294967296 4294967296] has more elements than an int can count", func() { New(1<<32, 1<<32) }},
+		{"Zeros/overflow", "tensor: New: shape [2 4611686018427387904 2]", func() { Zeros(2, 1<<62, 2) }},
+		{"Conv2d/channels", "tensor: Conv2d: input [1 0 4 4] and weight [2 0 3 3]: want at least one channel", func() { Conv2d(New(1, 0, 4, 4), New(2, 0, 3, 3), ConvParams{}) }},
+		{"Conv2d/kernel", "want at least one channel and a kernel of at least 1x1", func() { Conv2d(New(1, 2, 4, 4), New(2, 2, 0, 3), ConvParams{}) }},
+		{"Conv2dWeightGrad/channels", "tensor: Conv2dWeightGrad: input [1 0 4 4]", func() { Conv2dWeightGrad(New(1, 0, 4, 4), New(1, 2, 2, 2), 3, 3, ConvParams{}) }},
 		{"Conv2d/fit", "does not fit", func() { Conv2d(New(1, 1, 2, 2), New(1, 1, 3, 3), ConvParams{}) }},
 		{"Sum", "tensor: Sum: axis 3 out of range", func() { Sum(New(2, 2), false, 3) }},
 		{"At", "tensor: At: index [0 5] out of range", func() { New(2, 2).At(0, 5) }},
@@ -341,6 +346,16 @@ func TestMisusePanics(t *testing.T) {
 			}()
 			c.f()
 		})
+	}
+}
+
+// TestNewZeroDimension: a zero dimension makes an empty tensor however
+// large the others are, without an overflow panic.
+func TestNewZeroDimension(t *testing.T) {
+	for _, shape := range [][]int{{0, 1 << 62, 4}, {1 << 62, 4, 0}, {1 << 32, 0, 1 << 32}} {
+		if n := New(shape...).Len(); n != 0 {
+			t.Errorf("New(%v).Len() = %d; want 0", shape, n)
+		}
 	}
 }
 
