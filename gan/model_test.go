@@ -3,6 +3,8 @@ package gan_test
 import (
 	"math"
 	"math/rand/v2"
+	"os"
+	"slices"
 	"testing"
 
 	"github.com/gantry-go/gantry/autograd"
@@ -101,4 +103,49 @@ func TestSampleDeterministic(t *testing.T) {
 	z := tensor.RandN(rng(9), 70, 128)
 	first := g.Generate(tensor.Slice(z, 0, 0, 35), nil)
 	assert.Equal(t, first.Data(), a.Data()[:first.Len()])
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	for _, cfg := range []gan.Config{
+		{Resolution: 16, Channels: 1, Width: 4},
+		{Resolution: 32, Channels: 3, Width: 2, Classes: 4, Conditioning: gan.CondConcat},
+		{Resolution: 16, Channels: 1, Width: 2, Classes: 3},
+	} {
+		m, err := gan.New(cfg, rng(5))
+		require.NoError(t, err)
+		path := t.TempDir() + "/m.safetensors"
+		require.NoError(t, gan.Save(path, m))
+		back, err := gan.Load(path)
+		require.NoError(t, err)
+		assert.Equal(t, m.Config, back.Config)
+		assert.Nil(t, back.EMA)
+		assert.Equal(t, gan.Checksum(m.StateDict()), gan.Checksum(back.StateDict()))
+		assert.Equal(t, m.G.Sample(3, rng(2)).Data(), back.G.Sample(3, rng(2)).Data())
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	m, err := gan.New(gan.Config{Resolution: 16, Channels: 1, Width: 2}, rng(5))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	path := dir + "/m.safetensors"
+	require.NoError(t, gan.Save(path, m))
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+
+	// Flip one byte of the last tensor's data: the checksum catches it.
+	bad := slices.Clone(raw)
+	bad[len(bad)-3] ^= 0x40
+	require.NoError(t, os.WriteFile(dir+"/flipped.safetensors", bad, 0o644))
+	_, err = gan.Load(dir + "/flipped.safetensors")
+	require.ErrorIs(t, err, gan.ErrChecksum)
+	assert.Contains(t, err.Error(), "flipped.safetensors")
+
+	// Truncated, missing, and not a gan file.
+	require.NoError(t, os.WriteFile(dir+"/short.safetensors", raw[:len(raw)/2], 0o644))
+	for _, p := range []string{dir + "/short.safetensors", dir + "/none.safetensors"} {
+		_, err = gan.Load(p)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), p)
+	}
 }
