@@ -42,12 +42,17 @@ func Classes(ds Dataset) []string {
 
 // ImageShape returns the [C, H, W] shape of ds's images.
 //
-// It panics if ds is empty.
+// It panics if ds is empty or its first image is not three-dimensional with
+// every size at least 1.
 func ImageShape(ds Dataset) []int {
 	if ds.Len() == 0 {
 		panic("data: ImageShape: empty dataset")
 	}
-	return slices.Clone(ds.Image(0).Shape())
+	s := slices.Clone(ds.Image(0).Shape())
+	if len(s) != 3 || s[0] < 1 || s[1] < 1 || s[2] < 1 {
+		panic(fmt.Sprintf("data: ImageShape: the dataset's image 0 has shape %v; want [C, H, W] (a grayscale image is [1, H, W])", s))
+	}
+	return s
 }
 
 // Memory is a dataset held in memory: N images in one [N, C, H, W] tensor and
@@ -158,22 +163,25 @@ func Materialize(ds Dataset) *Memory {
 	buf := make([]float32, n*per)
 	labels := make([]int, n)
 	for i := range n {
-		copyImage(ds, buf[i*per:(i+1)*per], i)
+		copyImage(ds, buf[i*per:(i+1)*per], i, s)
 		labels[i] = ds.Label(i)
 	}
 	return FromTensor(tensor.FromSlice(buf, n, s[0], s[1], s[2]), labels, Classes(ds))
 }
 
-// copyImage writes image i of ds into dst, without allocating when ds is a
-// Copier.
-func copyImage(ds Dataset, dst []float32, i int) {
+// copyImage writes image i of ds, of shape want (or of len(dst) values when
+// want is nil), into dst, without allocating when ds is a Copier.
+func copyImage(ds Dataset, dst []float32, i int, want []int) {
 	if c, ok := ds.(Copier); ok {
 		c.CopyImage(dst, i)
 		return
 	}
 	img := ds.Image(i)
-	if len(img.Data()) != len(dst) {
-		panic(fmt.Sprintf("data: image %d has shape %v; want %d values", i, img.Shape(), len(dst)))
+	if want == nil && len(img.Data()) != len(dst) {
+		panic(fmt.Sprintf("data: the dataset's image %d has shape %v; want %d values", i, img.Shape(), len(dst)))
+	}
+	if want != nil && !slices.Equal(img.Shape(), want) {
+		panic(fmt.Sprintf("data: the dataset's image %d has shape %v; want %v as image 0", i, img.Shape(), want))
 	}
 	copy(dst, img.Data())
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 
@@ -58,18 +59,37 @@ func ParallelFetch(n int) LoaderOption {
 	return func(l *Loader) { l.fetch = n }
 }
 
+// MaxBatchBytes bounds the memory of one batch (its images and labels) that
+// NewLoader accepts: 4 GiB, far above any batch a GAN of this package
+// trains on, and below what would take a machine down.
+const MaxBatchBytes = 1 << 32
+
 // NewLoader returns a loader of batches of size batch from ds, shuffled with
-// r.
+// r. The batch is allocated here, once.
 //
-// It panics if batch < 1 or ds is empty.
+// These are programmer errors, so it panics, naming the argument, before
+// allocating anything: if ds is nil or empty, if batch < 1 or a batch would
+// take more than MaxBatchBytes, if r is nil, or if ds's first image is not
+// [C, H, W].
 func NewLoader(ds Dataset, batch int, r *rand.Rand, opts ...LoaderOption) *Loader {
+	if ds == nil {
+		panic("data: NewLoader: dataset ds is nil")
+	}
 	if batch < 1 {
-		panic(fmt.Sprintf("data: NewLoader: batch size %d", batch))
+		panic(fmt.Sprintf("data: NewLoader: batch size %d; want at least 1", batch))
+	}
+	if r == nil {
+		panic("data: NewLoader: random source r is nil; want a seeded *rand.Rand, such as rand.New(rand.NewPCG(seed, 0))")
 	}
 	if ds.Len() == 0 {
 		panic("data: NewLoader: empty dataset")
 	}
 	s := ImageShape(ds)
+	// Four bytes a value, eight a label and eight an index, one a flip.
+	if per := int64(s[0]) * int64(s[1]) * int64(s[2]); int64(batch) > MaxBatchBytes/(4*per+17) {
+		panic(fmt.Sprintf("data: NewLoader: batch size %d of images %v would take over %d bytes (MaxBatchBytes); want at most %d images",
+			batch, s, int64(MaxBatchBytes), MaxBatchBytes/(4*per+17)))
+	}
 	l := &Loader{
 		ds:     ds,
 		r:      r,
@@ -99,6 +119,10 @@ func NewLoader(ds Dataset, batch int, r *rand.Rand, opts ...LoaderOption) *Loade
 // Next returns the next batch: images [B, C, H, W] and their B labels (-1 for
 // unlabeled images). Both are owned by the loader and overwritten by the
 // following call.
+//
+// If the dataset panics while an image is fetched, Next panics on the
+// calling goroutine with a *FetchPanic holding the original value and the
+// image's index, whether or not the fetch ran on another goroutine.
 func (l *Loader) Next() (*tensor.Tensor, []int) {
 	// Every random choice is drawn first, in a fixed order, so the batch
 	// does not depend on how many goroutines fetch it.
@@ -112,31 +136,78 @@ func (l *Loader) Next() (*tensor.Tensor, []int) {
 		l.pos++
 		l.flips[b] = l.flip && l.r.IntN(2) == 1
 	}
-	if n := min(l.fetch, len(l.idx)); n > 1 {
-		var wg sync.WaitGroup
-		for k := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for b := k; b < len(l.idx); b += n {
-					l.fetchOne(b)
-				}
-			}()
+	n := min(l.fetch, len(l.idx))
+	if n <= 1 {
+		if p := l.fetchEvery(0, 1); p != nil {
+			panic(p)
 		}
-		wg.Wait()
-	} else {
-		for b := range l.idx {
-			l.fetchOne(b)
+		return l.x, l.labels
+	}
+	fails := make([]*FetchPanic, n)
+	var wg sync.WaitGroup
+	for k := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fails[k] = l.fetchEvery(k, n)
+		}()
+	}
+	wg.Wait()
+	// Of several failures, the first image of the batch is reported, so
+	// what the caller sees does not depend on the goroutines' timing.
+	var first *FetchPanic
+	for _, p := range fails {
+		if p != nil && (first == nil || p.Batch < first.Batch) {
+			first = p
 		}
 	}
+	if first != nil {
+		panic(first)
+	}
 	return l.x, l.labels
+}
+
+// FetchPanic is the value Loader.Next panics with when the dataset panicked
+// while an image of the batch was fetched, on whichever goroutine fetched it:
+// a recover in the goroutine calling Next catches it. The batch is then
+// incomplete; the loader itself stays usable.
+type FetchPanic struct {
+	Index int    // the dataset's index of the image
+	Batch int    // its place in the batch
+	Value any    // what the dataset panicked with
+	Stack []byte // the stack of the goroutine that panicked
+}
+
+func (p *FetchPanic) Error() string {
+	return fmt.Sprintf("data: Loader.Next: the dataset panicked fetching image %d (batch position %d): %v", p.Index, p.Batch, p.Value)
+}
+
+// Unwrap returns the dataset's panic value when it is an error.
+func (p *FetchPanic) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
+}
+
+// fetchEvery fetches the images k, k+step, ... of the batch, and returns the
+// first panic of the dataset instead of raising it.
+func (l *Loader) fetchEvery(k, step int) (fail *FetchPanic) {
+	b := k
+	defer func() {
+		if v := recover(); v != nil {
+			fail = &FetchPanic{Index: l.idx[b], Batch: b, Value: v, Stack: debug.Stack()}
+		}
+	}()
+	for ; b < len(l.idx); b += step {
+		l.fetchOne(b)
+	}
+	return nil
 }
 
 // fetchOne copies image b of the batch into place.
 func (l *Loader) fetchOne(b int) {
 	i := l.idx[b]
 	dst := l.x.Data()[b*l.per : (b+1)*l.per]
-	copyImage(l.ds, dst, i)
+	copyImage(l.ds, dst, i, l.x.Shape()[1:])
 	l.labels[b] = l.ds.Label(i)
 	if l.flips[b] {
 		flipRows(dst, l.w)

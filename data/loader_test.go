@@ -1,9 +1,12 @@
 package data
 
 import (
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gantry-go/gantry/tensor"
@@ -207,5 +210,113 @@ func TestLoaderParallelFetchSameBatches(t *testing.T) {
 		if !slices.Equal(batches[0][i], batches[1][i]) {
 			t.Fatalf("batch %d differs between one and %d fetching goroutines", i, runtime.GOMAXPROCS(0))
 		}
+	}
+}
+
+// flat is a dataset whose images are [H, W], missing the channel axis.
+type flat struct{}
+
+func (flat) Len() int                 { return 4 }
+func (flat) Label(int) int            { return -1 }
+func (flat) Image(int) *tensor.Tensor { return tensor.New(28, 28) }
+
+// ragged is a dataset whose image 2 has another shape than the others.
+type ragged struct{}
+
+func (ragged) Len() int      { return 4 }
+func (ragged) Label(int) int { return -1 }
+func (ragged) Image(i int) *tensor.Tensor {
+	if i == 2 {
+		return tensor.New(1, 2, 3)
+	}
+	return tensor.New(1, 3, 2)
+}
+
+func TestNewLoaderMisuse(t *testing.T) {
+	cases := []struct {
+		name, want string
+		fn         func()
+	}{
+		{"huge batch", "data: NewLoader: batch size 1099511627776 of images [1 1 2] would take over 4294967296 bytes (MaxBatchBytes)", func() {
+			NewLoader(indexed(5, 0), 1<<40, seeded(1))
+		}},
+		{"zero batch", "data: NewLoader: batch size 0; want at least 1", func() { NewLoader(indexed(5, 0), 0, seeded(1)) }},
+		{"nil rand", "data: NewLoader: random source r is nil", func() { NewLoader(indexed(5, 0), 2, nil) }},
+		{"nil dataset", "data: NewLoader: dataset ds is nil", func() { NewLoader(nil, 2, seeded(1)) }},
+		{"2-D images", "data: ImageShape: the dataset's image 0 has shape [28 28]; want [C, H, W]", func() { NewLoader(flat{}, 2, seeded(1)) }},
+		{"ragged images", "data: the dataset's image 2 has shape [1 2 3]; want [1 3 2] as image 0", func() {
+			l := NewLoader(ragged{}, 4, seeded(1), ParallelFetch(1))
+			l.Next()
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if p, ok := r.(*FetchPanic); ok {
+					r = p.Value
+				}
+				if msg := fmt.Sprint(r); !strings.Contains(msg, c.want) {
+					t.Errorf("panic %q; want it to contain %q", msg, c.want)
+				}
+			}()
+			c.fn()
+		})
+	}
+}
+
+// faulty panics with its value when asked for image bad.
+type faulty struct {
+	lazy
+	bad int
+	val any
+}
+
+func (d faulty) Image(i int) *tensor.Tensor {
+	if i == d.bad {
+		panic(d.val)
+	}
+	return d.lazy.Image(i)
+}
+
+// TestLoaderDatasetPanic: a dataset's panic, on whichever goroutine fetched
+// the image, reaches the caller's recover with the original value and the
+// image's index, and the loader goes on afterwards.
+func TestLoaderDatasetPanic(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	errBad := errors.New("corrupt file 7.png")
+	for _, c := range []struct {
+		name  string
+		fetch int
+		val   any
+	}{
+		{"caller", 1, "boom"},
+		{"workers", 4, "boom"},
+		{"workers error", 3, errBad},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ds := faulty{lazy: lazy{n: 10}, bad: 7, val: c.val}
+			l := NewLoader(ds, 10, seeded(3), ParallelFetch(c.fetch))
+			p := func() (p *FetchPanic) {
+				defer func() { p, _ = recover().(*FetchPanic) }()
+				l.Next()
+				return nil
+			}()
+			if p == nil {
+				t.Fatal("Next did not panic with a *FetchPanic")
+			}
+			if p.Index != 7 || p.Value != c.val || l.idx[p.Batch] != 7 {
+				t.Errorf("FetchPanic{Index %d, Batch %d, Value %v}; want index 7, value %v", p.Index, p.Batch, p.Value, c.val)
+			}
+			if err, ok := c.val.(error); ok && !errors.Is(p, err) {
+				t.Errorf("errors.Is(%v, %v) = false", p, err)
+			}
+			if !strings.Contains(p.Error(), "fetching image 7") || len(p.Stack) == 0 {
+				t.Errorf("Error() = %q, stack of %d bytes", p.Error(), len(p.Stack))
+			}
+			ds.bad = -1
+			l.ds = ds
+			l.Next() // the loader is still usable
+		})
 	}
 }

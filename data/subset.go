@@ -45,7 +45,7 @@ func (v *View) Label(i int) int { return v.ds.Label(v.at("Label", i)) }
 // CopyImage copies image i of the view into dst.
 //
 // It panics if i is out of range or dst has the wrong length.
-func (v *View) CopyImage(dst []float32, i int) { copyImage(v.ds, dst, v.at("CopyImage", i)) }
+func (v *View) CopyImage(dst []float32, i int) { copyImage(v.ds, dst, v.at("CopyImage", i), nil) }
 
 // Classes returns the class names of the underlying dataset.
 func (v *View) Classes() []string { return Classes(v.ds) }
