@@ -1,17 +1,16 @@
 package metrics
 
 import (
-	"bufio"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/gantry-go/gantry/internal/atomicfile"
+	"github.com/gantry-go/gantry/internal/safetensors"
 )
 
 // Stats files hold reference statistics (a dataset's feature mean and
@@ -20,166 +19,119 @@ import (
 // and the metadata "extractor" (the features' name) and "n" (the number of
 // vectors). Any safetensors reader opens them.
 
-const statsMaxHeader = 1 << 20
+// statsFormat is the metadata "format" of the files Save writes.
+const statsFormat = "gantry-stats-1"
 
-type statsEntry struct {
-	DType       string   `json:"dtype"`
-	Shape       []int    `json:"shape"`
-	DataOffsets [2]int64 `json:"data_offsets"`
-}
+// maxStatsDim bounds the feature dimension LoadStats accepts (sigma is
+// D² float64s: 8 GB at this bound).
+const maxStatsDim = 1 << 15
 
-// Save writes s to w as a stats file. It returns w's error.
-//
-// It panics if s holds fewer than two vectors.
+// Save writes s to w as a stats file. It returns an error if s holds fewer
+// than two vectors (there is no covariance yet) or its extractor name is
+// not valid UTF-8, and otherwise w's error.
 func (s *Stats) Save(w io.Writer) error {
-	cov := s.Cov()
-	d := int64(s.dim)
-	hdr := map[string]any{
-		"__metadata__": map[string]string{"extractor": s.name, "n": strconv.Itoa(s.n), "format": "gantry-stats-1"},
-		"mu":           statsEntry{DType: "F64", Shape: []int{s.dim}, DataOffsets: [2]int64{0, 8 * d}},
-		"sigma":        statsEntry{DType: "F64", Shape: []int{s.dim, s.dim}, DataOffsets: [2]int64{8 * d, 8 * (d + d*d)}},
+	if err := s.save(w); err != nil {
+		return fmt.Errorf("metrics: Stats.Save: %w", err)
 	}
-	h, err := json.Marshal(hdr)
-	if err != nil {
-		return err
-	}
-	for len(h)%8 != 0 {
-		h = append(h, ' ')
-	}
-	bw := bufio.NewWriter(w)
-	var b8 [8]byte
-	binary.LittleEndian.PutUint64(b8[:], uint64(len(h)))
-	bw.Write(b8[:])
-	bw.Write(h)
-	put := func(v float64) {
-		binary.LittleEndian.PutUint64(b8[:], math.Float64bits(v))
-		bw.Write(b8[:])
-	}
-	for _, v := range s.mean {
-		put(v)
-	}
-	for i := range s.dim {
-		for j := range s.dim {
-			put(cov.At(i, j))
-		}
-	}
-	return bw.Flush()
+	return nil
 }
 
-// SaveFile writes s to the stats file at path atomically (a temporary file
-// in the same directory, synced and renamed over path).
-func (s *Stats) SaveFile(path string) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), ".stats-*")
-	if err != nil {
-		return err
+func (s *Stats) save(w io.Writer) error {
+	if s.n < 2 {
+		return fmt.Errorf("%d vectors; want at least 2 for a covariance", s.n)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+	sigma := s.Cov().RawSymmetric()
+	data := make([]float64, 0, s.dim*s.dim)
+	for i := range s.dim { // RawSymmetric fills the upper triangle only
+		for j := range s.dim {
+			data = append(data, sigma.Data[min(i, j)*sigma.Stride+max(i, j)])
 		}
-	}()
-	if err = s.Save(f); err != nil {
-		return fmt.Errorf("metrics: Stats.SaveFile: %s: %w", path, err)
 	}
-	if err = f.Sync(); err != nil {
-		return err
+	return safetensors.Write(w, []safetensors.Tensor[float64]{
+		{Name: "mu", Shape: []int{s.dim}, Data: s.mean},
+		{Name: "sigma", Shape: []int{s.dim, s.dim}, Data: data},
+	}, map[string]string{"extractor": s.name, "n": strconv.Itoa(s.n), "format": statsFormat})
+}
+
+// SaveFile writes s to the stats file at path atomically: a temporary file
+// in the same directory, synced, renamed over path, and the directory
+// synced; the file is created 0644 (before the umask). On error, which
+// names path, nothing is left behind and a previous file at path is intact.
+func (s *Stats) SaveFile(path string) error {
+	if err := atomicfile.WriteFile(path, s.save); err != nil {
+		return fmt.Errorf("metrics: Stats.SaveFile %s: %w", path, err)
 	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return nil
 }
 
 // LoadStats reads a stats file written by Save (or any safetensors file
 // with float64 "mu" [D] and "sigma" [D, D] and the metadata "n"; a missing
-// "extractor" gives the name ""). Its errors say what is wrong with the data.
+// "extractor" gives the name ""). It refuses, with an error saying what is
+// wrong, anything the safetensors codec refuses (duplicate keys, ranges
+// that overlap, data past the end, ...), other tensors, other dtypes, values
+// that are NaN or infinite, a sigma that is not symmetric or has a negative
+// variance, and n below 2.
 func LoadStats(r io.Reader) (*Stats, error) {
-	fail := func(format string, a ...any) (*Stats, error) {
-		return nil, fmt.Errorf("metrics: LoadStats: "+format, a...)
+	s, err := loadStats(r)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: LoadStats: %w", err)
 	}
-	var b8 [8]byte
-	if _, err := io.ReadFull(r, b8[:]); err != nil {
-		return fail("header length: %w", err)
-	}
-	hl := binary.LittleEndian.Uint64(b8[:])
-	if hl == 0 || hl > statsMaxHeader {
-		return fail("header of %d bytes", hl)
-	}
-	h := make([]byte, hl)
-	if _, err := io.ReadFull(r, h); err != nil {
-		return fail("header: %w", err)
-	}
-	var hdr map[string]json.RawMessage
-	if err := json.Unmarshal(h, &hdr); err != nil {
-		return fail("header: %w", err)
-	}
-	var meta map[string]string
-	if m, ok := hdr["__metadata__"]; ok {
-		if err := json.Unmarshal(m, &meta); err != nil {
-			return fail("metadata: %w", err)
-		}
+	return s, nil
+}
+
+func loadStats(r io.Reader) (*Stats, error) {
+	ts, meta, err := safetensors.Read[float64](r)
+	if err != nil {
+		return nil, err
 	}
 	n, err := strconv.Atoi(meta["n"])
 	if err != nil || n < 2 {
-		return fail("metadata n = %q; want a count of at least 2", meta["n"])
+		return nil, fmt.Errorf("metadata n = %q; want a count of at least 2", meta["n"])
 	}
-	var mu, sigma statsEntry
-	for name, e := range map[string]*statsEntry{"mu": &mu, "sigma": &sigma} {
-		raw, ok := hdr[name]
-		if !ok {
-			return fail("no tensor %q", name)
+	var mu, sigma *safetensors.Tensor[float64]
+	for i := range ts {
+		t := &ts[i]
+		switch t.Name {
+		case "mu":
+			mu = t
+		case "sigma":
+			sigma = t
+		default:
+			return nil, fmt.Errorf("unexpected tensor %q; want only mu and sigma", t.Name)
 		}
-		if err := json.Unmarshal(raw, e); err != nil {
-			return fail("tensor %q: %w", name, err)
+		if t.DType != safetensors.F64 {
+			return nil, fmt.Errorf("tensor %q has dtype %s; want F64", t.Name, t.DType)
 		}
-		if e.DType != "F64" {
-			return fail("tensor %q has dtype %s; want F64", name, e.DType)
-		}
-	}
-	if len(mu.Shape) != 1 || mu.Shape[0] < 1 || mu.Shape[0] > 1<<15 {
-		return fail("mu has shape %v; want [D], D at most 32768", mu.Shape)
-	}
-	d := mu.Shape[0]
-	if len(sigma.Shape) != 2 || sigma.Shape[0] != d || sigma.Shape[1] != d {
-		return fail("sigma has shape %v; want [%d, %d]", sigma.Shape, d, d)
-	}
-	// Read the data section up to the end of the later tensor.
-	end := max(mu.DataOffsets[1], sigma.DataOffsets[1])
-	for name, e := range map[string]statsEntry{"mu": mu, "sigma": sigma} {
-		size := int64(8)
-		for _, x := range e.Shape {
-			size *= int64(x)
-		}
-		if e.DataOffsets[0] < 0 || e.DataOffsets[1]-e.DataOffsets[0] != size {
-			return fail("tensor %q has byte range %v for %d bytes", name, e.DataOffsets, size)
-		}
-	}
-	// Grow the buffer as data arrives rather than trusting the header's size.
-	buf, err := io.ReadAll(io.LimitReader(r, end))
-	if err != nil {
-		return fail("data: %w", err)
-	}
-	if int64(len(buf)) != end {
-		return fail("data: %d of %d bytes", len(buf), end)
-	}
-	read := func(e statsEntry) []float64 {
-		b := buf[e.DataOffsets[0]:e.DataOffsets[1]]
-		v := make([]float64, len(b)/8)
-		for i := range v {
-			v[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
-		}
-		return v
-	}
-	m, c := read(mu), read(sigma)
-	for i := range d {
-		for j := range i {
-			if c[i*d+j] != c[j*d+i] {
-				return fail("sigma is not symmetric at [%d, %d]", i, j)
+		for j, v := range t.Data {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("tensor %q: element %d is %v", t.Name, j, v)
 			}
 		}
 	}
-	return NewStatsFrom(meta["extractor"], m, mat.NewSymDense(d, c), n), nil
+	switch {
+	case mu == nil:
+		return nil, fmt.Errorf("no tensor %q", "mu")
+	case sigma == nil:
+		return nil, fmt.Errorf("no tensor %q", "sigma")
+	case len(mu.Shape) != 1 || mu.Shape[0] < 1 || mu.Shape[0] > maxStatsDim:
+		return nil, fmt.Errorf("mu has shape %v; want [D], D from 1 to %d", mu.Shape, maxStatsDim)
+	}
+	d := mu.Shape[0]
+	if len(sigma.Shape) != 2 || sigma.Shape[0] != d || sigma.Shape[1] != d {
+		return nil, fmt.Errorf("sigma has shape %v; want [%d, %d]", sigma.Shape, d, d)
+	}
+	c := sigma.Data
+	for i := range d {
+		if c[i*d+i] < 0 {
+			return nil, fmt.Errorf("sigma has a negative variance %v at [%d, %d]", c[i*d+i], i, i)
+		}
+		for j := range i {
+			if c[i*d+j] != c[j*d+i] {
+				return nil, fmt.Errorf("sigma is not symmetric at [%d, %d]", i, j)
+			}
+		}
+	}
+	return NewStatsFrom(meta["extractor"], mu.Data, mat.NewSymDense(d, c), n), nil
 }
 
 // LoadStatsFile reads the stats file at path (see LoadStats). Errors name
@@ -187,12 +139,12 @@ func LoadStats(r io.Reader) (*Stats, error) {
 func LoadStatsFile(path string) (*Stats, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("metrics: LoadStatsFile: %w", err)
 	}
 	defer f.Close()
-	s, err := LoadStats(bufio.NewReader(f))
+	s, err := loadStats(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("metrics: LoadStatsFile %s: %w", path, err)
 	}
 	return s, nil
 }

@@ -66,18 +66,22 @@
 // I64). The metadata carries MetaVersion and, through SetConfig and Config,
 // the architecture as JSON under MetaConfig, so a file can rebuild its model.
 //
-// The codec is this package's own rather than github.com/nlpodyssey/safetensors.
-// That library writes the format well, but its reader allocates every
-// tensor at the size the header claims before reading it (a stream whose
-// header claims terabytes makes it try), decodes float32 values one
-// io.ReadFull at a time, and its in-memory Deserialize needs the whole file
-// as one []byte. Load here reads hostile input safely: the header length is
-// capped (MaxHeaderBytes) and read as it arrives, every shape must match its
-// byte range, the ranges must tile the data with no gap or overlap, the total
-// is checked against the real size when the reader can tell it (files,
-// bytes.Reader), and otherwise tensors grow only as data actually arrives.
-// Errors for bad content wrap ErrFormat and name the key. FuzzLoad exercises
-// this.
+// The codec (internal/safetensors, shared with optim's state files and
+// metrics' statistics) is gantry's own rather than
+// github.com/nlpodyssey/safetensors. That library writes the format well,
+// but its reader allocates every tensor at the size the header claims before
+// reading it (a stream whose header claims terabytes makes it try), decodes
+// float32 values one io.ReadFull at a time, and its in-memory Deserialize
+// needs the whole file as one []byte. Load here reads hostile input safely:
+// the header is capped at 16 MB and read as it arrives, a shape has at most 8
+// dimensions and 2^31-1 elements (zero dimensions do not hide an overflowing
+// product), every shape must match its byte range, the ranges must tile the
+// data with no gap or overlap, the total is checked against the real size
+// when the reader can tell it (files, bytes.Reader), and otherwise tensors
+// grow only as data actually arrives. Errors for bad content wrap ErrFormat
+// and name the key. Save refuses, with an error naming the key, anything
+// Load would refuse, including names that are not valid UTF-8 (which JSON
+// would otherwise silently rewrite). FuzzLoad exercises both.
 //
 // # Memory and ownership
 //

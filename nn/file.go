@@ -2,50 +2,21 @@ package nn
 
 import (
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/gantry-go/gantry/internal/atomicfile"
 )
 
 // SaveFile writes sd and meta to the safetensors file at path, atomically:
 // it writes a temporary file in the same directory, syncs it to disk and
-// renames it over path. If anything fails, the temporary file is removed and
+// renames it over path, then syncs the directory; the file is created 0644
+// (before the umask). If anything fails, the temporary file is removed and
 // a previous file at path is left as it was.
-func SaveFile(path string, sd State, meta map[string]string) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+func SaveFile(path string, sd State, meta map[string]string) error {
+	err := atomicfile.WriteFile(path, func(w io.Writer) error { return Save(w, sd, meta) })
 	if err != nil {
 		return fmt.Errorf("nn: SaveFile %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-			err = fmt.Errorf("nn: SaveFile %s: %w", path, err)
-		}
-	}()
-	if err = Save(f, sd, meta); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Make the rename itself durable; not every system can sync a directory.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -68,7 +68,10 @@
 // position: per-element tensors named "<buffer>.<parameter>" with
 // PyTorch's buffer names (exp_avg, exp_avg_sq, momentum_buffer,
 // square_avg, grad_avg), and per-parameter step counts, small enough for a
-// checkpoint's JSON metadata. LoadState restores it into an optimizer over
+// checkpoint's JSON metadata. State.Save and ReadState (SaveFile and
+// ReadStateFile for files, written atomically) store it as safetensors with
+// the same codec as nn's checkpoints: the tensors by name, the rest as JSON
+// under the metadata key MetaState. LoadState restores it into an optimizer over
 // the same names, in any order, and returns a *StateError listing every
 // missing, unexpected and mis-shaped entry when they do not match; on error
 // it changes nothing. Learning rates and hyper-parameters are configuration,
