@@ -47,7 +47,14 @@
 // corrupt image it records it and goes on with the others (see
 // Memory.Skipped), unless the Strict option makes the first such file an
 // error. An image whose declared size exceeds MaxPixels is refused from its
-// header alone, before any pixel memory is allocated.
+// header alone, before any pixel memory is allocated; so is a folder or IDX
+// file whose dataset would not fit in MaxMemory (4 GiB by default). Images of
+// different sizes without Resolution are an error listing them, never a
+// dataset missing some.
+//
+// A dataset that panics while a Loader fetches from it on other goroutines
+// does not take the process down: Next re-panics on the caller's goroutine
+// with a *FetchPanic.
 //
 // # Subpackages
 //

@@ -15,8 +15,9 @@ func (e *FileError) Unwrap() error { return e.Err }
 
 var (
 	// ErrTooLarge is the reason given for an image whose header declares more
-	// pixels than MaxPixels allows.
-	ErrTooLarge = errors.New("declared image size too large")
+	// pixels than MaxPixels allows, or a source that needs more memory than
+	// MaxMemory allows.
+	ErrTooLarge = errors.New("too large")
 	// ErrEmpty is the reason given for a folder or file that holds no image.
 	ErrEmpty = errors.New("no images")
 	// ErrFormat is the reason given for a file whose content is not what its

@@ -8,7 +8,6 @@ import (
 	_ "image/gif"  // register GIF
 	_ "image/jpeg" // register JPEG
 	_ "image/png"  // register PNG
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/gantry-go/gantry/tensor"
 )
@@ -25,7 +25,8 @@ var imageExt = []string{".png", ".jpg", ".jpeg", ".gif"}
 
 // ImageFolder reads every PNG, JPEG and GIF file under dir, recursively, into
 // memory. Files with other extensions, and names starting with ".", are
-// ignored.
+// ignored. Symbolic links are followed, dir itself included; a link back to
+// a folder it lies in is an error naming it.
 //
 // Labels come from folders: if dir has sub-folders holding images, each
 // sub-folder (with everything below it) is a class, the classes sorted by
@@ -34,21 +35,28 @@ var imageExt = []string{".png", ".jpg", ".jpeg", ".gif"}
 //
 // Images become RGB (or grayscale with Gray), with any transparency
 // composited on white (palette, gray+alpha and 16-bit images are converted to
-// 8-bit RGB first, as the paper's uint8 pipeline does), at the size given by Resolution (else their own size,
-// which must then be the same for all). The images are decoded in parallel
-// (see Workers).
+// 8-bit RGB first, as the paper's uint8 pipeline does), at the size given by
+// Resolution. Without Resolution every image keeps its own size, which must
+// then be the same for all: if the headers declare several sizes, the error
+// lists them with their files. The images are decoded in parallel (see
+// Workers), each straight into its place in the dataset.
 //
-// A file that cannot be used (unreadable, corrupt, truncated, empty, a
-// declared size over MaxPixels, a size differing from the others) is skipped
-// and recorded, with its path and reason, in the result's Skipped; with
-// Strict, the first such file in path order is returned as the error. It is
-// an error, naming dir, if dir holds no usable image. Errors are *FileError.
+// Before any pixel memory is allocated, the headers are read and checked
+// against MaxPixels (for each image) and MaxMemory (for the dataset plus the
+// images being decoded at once); exceeding MaxMemory is an error that says
+// how much is needed.
+//
+// A file that cannot be used (not a regular file, unreadable, corrupt,
+// truncated, empty, a declared size over MaxPixels) is skipped and recorded,
+// with its path and reason, in the result's Skipped; with Strict, the first
+// such file in path order is returned as the error. It is an error, naming
+// dir, if dir holds no usable image. Errors are *FileError.
 func ImageFolder(dir string, opts ...Option) (*Memory, error) {
 	cfg := newConfig(opts)
 	if cfg.channels == 0 {
 		cfg.channels = 3
 	}
-	files, labels, classes, err := listImages(dir)
+	files, classes, err := listImages(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -56,108 +64,268 @@ func ImageFolder(dir string, opts ...Option) (*Memory, error) {
 		return nil, &FileError{dir, fmt.Errorf("%w: no PNG, JPEG or GIF file found", ErrEmpty)}
 	}
 
-	type result struct {
-		pix  []float32
-		w, h int
-		err  error
+	// The headers first: sizes, limits and the memory decoding will take.
+	forEach(len(files), cfg.workers, func(i int) {
+		if f := &files[i]; f.err == nil {
+			f.head, f.err = readHeader(f.path, &cfg)
+		}
+	})
+	firstBad := func() *FileError {
+		for _, f := range files {
+			if f.err != nil {
+				return &FileError{f.path, f.err}
+			}
+		}
+		return nil
 	}
-	res := make([]result, len(files))
+	if fe := firstBad(); fe != nil && cfg.strict {
+		return nil, fe
+	}
+	var ok []int
+	for i, f := range files {
+		if f.err == nil {
+			ok = append(ok, i)
+		}
+	}
+	if len(ok) == 0 {
+		return nil, &FileError{dir, fmt.Errorf("%w: none of %d image files could be read (first: %v)", ErrEmpty, len(files), firstBad())}
+	}
+	w, h, err := commonSize(files, ok)
+	if err != nil {
+		return nil, &FileError{dir, err}
+	}
+	c := cfg.channels
+	per := c * w * h
+	need := int64(len(ok)) * int64(per) * 4
+	if need > cfg.maxMemory {
+		return nil, &FileError{dir, fmt.Errorf("%w: %d images of %dx%dx%d take %d bytes, over the limit of %d set by MaxMemory "+
+			"(raise it with data.MaxMemory(n), or shrink them with Resolution)", ErrTooLarge, len(ok), c, h, w, need, cfg.maxMemory)}
+	}
+	spare := cfg.maxMemory - need
+
+	// Then the pixels, each image straight into its slot, while the images
+	// being decoded at once fit in what MaxMemory leaves.
+	buf := make([]float32, len(ok)*per)
+	mem := newBudget(spare)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(cfg.workers, len(files)) {
+	for range min(cfg.workers, len(ok)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			cv := &converter{cfg: &cfg}
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(files) {
+				j := int(next.Add(1) - 1)
+				if j >= len(ok) {
 					return
 				}
-				r := &res[i]
-				r.pix, r.w, r.h, r.err = decodeFile(files[i], cv)
+				f := &files[ok[j]]
+				if f.head.cost > spare {
+					f.err = fmt.Errorf("%w: decoding it takes about %d bytes, over the %d that MaxMemory (%d) leaves beside the dataset's %d; raise it with data.MaxMemory(n)",
+						ErrTooLarge, f.head.cost, spare, cfg.maxMemory, need)
+					continue
+				}
+				mem.acquire(f.head.cost)
+				f.err = decodeInto(buf[j*per:(j+1)*per], f.path, &f.head, cv)
+				mem.release(f.head.cost)
 			}
 		}()
 	}
 	wg.Wait()
 
-	// The first decoded image fixes the size when Resolution is not given.
-	w, h := cfg.width, cfg.height
+	// Images that failed after their header was read leave a gap, closed
+	// by moving the later ones down.
+	if fe := firstBad(); fe != nil && cfg.strict {
+		return nil, fe
+	}
 	var skipped []*FileError
-	var keep []int
-	for i := range res {
-		r := &res[i]
-		if r.err == nil && w == 0 {
-			w, h = r.w, r.h
+	labels := make([]int, 0, len(ok))
+	for _, f := range files {
+		if f.err != nil {
+			skipped = append(skipped, &FileError{f.path, f.err})
 		}
-		if r.err == nil && (r.w != w || r.h != h) {
-			r.err = fmt.Errorf("size %dx%d differs from %dx%d of the images before it (use Resolution to resize)", r.w, r.h, w, h)
-		}
-		if r.err != nil {
-			fe := &FileError{files[i], r.err}
-			if cfg.strict {
-				return nil, fe
-			}
-			skipped = append(skipped, fe)
+	}
+	for j, i := range ok {
+		if files[i].err != nil {
 			continue
 		}
-		keep = append(keep, i)
+		k := len(labels)
+		if k != j {
+			copy(buf[k*per:(k+1)*per], buf[j*per:(j+1)*per])
+		}
+		labels = append(labels, files[i].label)
 	}
-	if len(keep) == 0 {
+	if len(labels) == 0 {
 		return nil, &FileError{dir, fmt.Errorf("%w: none of %d image files could be read (first: %v)", ErrEmpty, len(files), skipped[0])}
 	}
-
-	c := cfg.channels
-	per := c * w * h
-	buf := make([]float32, len(keep)*per)
-	outLabels := make([]int, len(keep))
-	for j, i := range keep {
-		copy(buf[j*per:(j+1)*per], res[i].pix)
-		outLabels[j] = labels[i]
-	}
-	m := FromTensor(tensor.FromSlice(buf, len(keep), c, h, w), outLabels, classes)
+	n := len(labels)
+	m := FromTensor(tensor.FromSlice(buf[:n*per:n*per], n, c, h, w), labels, classes)
 	m.skipped = skipped
 	return m, nil
 }
 
-// listImages walks dir and returns its image files in lexical order with
-// their labels, and the class names.
-func listImages(dir string) (files []string, labels []int, classes []string, err error) {
+// imageFile is a file ImageFolder found, with what it learnt of it.
+type imageFile struct {
+	path  string
+	label int
+	head  header
+	err   error // why it cannot be used
+}
+
+// header is what an image file's header tells.
+type header struct {
+	format string
+	w, h   int   // the size ImageFolder will give it
+	cost   int64 // bytes decoding and converting it takes, roughly
+}
+
+// commonSize returns the size shared by the files ok, or an error listing
+// the sizes and the files of each.
+func commonSize(files []imageFile, ok []int) (w, h int, err error) {
+	bySize := map[[2]int][]string{}
+	var sizes [][2]int
+	for _, i := range ok {
+		s := [2]int{files[i].head.w, files[i].head.h}
+		if bySize[s] == nil {
+			sizes = append(sizes, s)
+		}
+		bySize[s] = append(bySize[s], files[i].path)
+	}
+	if len(sizes) == 1 {
+		return sizes[0][0], sizes[0][1], nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "the images have %d different sizes; give Resolution to resize them to one:", len(sizes))
+	for _, s := range sizes {
+		names := bySize[s]
+		fmt.Fprintf(&b, "\n  %dx%d: %d of them (%s", s[0], s[1], len(names), strings.Join(names[:min(len(names), 5)], ", "))
+		if len(names) > 5 {
+			b.WriteString(", ...")
+		}
+		b.WriteString(")")
+	}
+	return 0, 0, errors.New(b.String())
+}
+
+// forEach calls fn(i) for every i in [0, n) on up to workers goroutines.
+func forEach(n, workers int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// budget is a counting semaphore of bytes.
+type budget struct {
+	mu   sync.Mutex
+	cond sync.Cond
+	free int64
+}
+
+func newBudget(n int64) *budget {
+	b := &budget{free: n}
+	b.cond.L = &b.mu
+	return b
+}
+
+// acquire waits until n bytes are free and takes them; n must not exceed
+// the budget's size.
+func (b *budget) acquire(n int64) {
+	b.mu.Lock()
+	for b.free < n {
+		b.cond.Wait()
+	}
+	b.free -= n
+	b.mu.Unlock()
+}
+
+func (b *budget) release(n int64) {
+	b.mu.Lock()
+	b.free += n
+	b.mu.Unlock()
+	b.cond.Broadcast()
+}
+
+// listImages walks dir, following symbolic links, and returns its image
+// files in lexical order with their labels, and the class names. An entry
+// with an image's name that is not a regular file is returned with its
+// reason.
+func listImages(dir string) (files []imageFile, classes []string, err error) {
 	st, err := os.Stat(dir)
 	if err != nil {
-		return nil, nil, nil, &FileError{dir, unwrapPath(err)}
+		return nil, nil, &FileError{dir, unwrapPath(err)}
 	}
 	if !st.IsDir() {
-		return nil, nil, nil, &FileError{dir, errors.New("not a folder")}
+		return nil, nil, &FileError{dir, errors.New("not a folder")}
 	}
 	var class []string // per file: its first-level folder, or ""
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	var walk func(path, top string, parents []fs.FileInfo) error
+	walk = func(path, top string, parents []fs.FileInfo) error {
+		entries, err := os.ReadDir(path)
 		if err != nil {
 			return &FileError{path, unwrapPath(err)}
 		}
-		if path != dir && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
+		for _, e := range entries {
+			name := e.Name()
+			if strings.HasPrefix(name, ".") {
+				continue
 			}
-			return nil
+			p := filepath.Join(path, name)
+			t := e.Type()
+			isImage := slices.Contains(imageExt, strings.ToLower(filepath.Ext(name)))
+			var info fs.FileInfo
+			if t&fs.ModeSymlink != 0 {
+				if info, err = os.Stat(p); err != nil {
+					if isImage {
+						files = append(files, imageFile{path: p, err: fmt.Errorf("broken symbolic link: %w", unwrapPath(err))})
+						class = append(class, top)
+					}
+					continue
+				}
+				t = info.Mode().Type()
+			}
+			if t.IsDir() {
+				if info == nil {
+					if info, err = e.Info(); err != nil {
+						return &FileError{p, unwrapPath(err)}
+					}
+				}
+				for _, q := range parents {
+					if os.SameFile(q, info) {
+						return &FileError{p, fmt.Errorf("symbolic link loop: it leads back to a folder it lies in")}
+					}
+				}
+				sub := top
+				if sub == "" {
+					sub = name
+				}
+				if err := walk(p, sub, append(parents, info)); err != nil {
+					return err
+				}
+				continue
+			}
+			if !isImage {
+				continue
+			}
+			var bad error
+			if !t.IsRegular() {
+				bad = fmt.Errorf("not a regular file (%v)", t)
+			}
+			files = append(files, imageFile{path: p, err: bad})
+			class = append(class, top)
 		}
-		if d.IsDir() || !slices.Contains(imageExt, strings.ToLower(filepath.Ext(path))) {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return &FileError{path, err}
-		}
-		top := ""
-		if k := strings.IndexRune(rel, filepath.Separator); k >= 0 {
-			top = rel[:k]
-		}
-		files = append(files, path)
-		class = append(class, top)
 		return nil
-	})
-	if err != nil {
-		return nil, nil, nil, err
+	}
+	if err := walk(dir, "", []fs.FileInfo{st}); err != nil {
+		return nil, nil, err
 	}
 	for _, c := range class {
 		if c != "" && !slices.Contains(classes, c) {
@@ -165,14 +333,13 @@ func listImages(dir string) (files []string, labels []int, classes []string, err
 		}
 	}
 	slices.Sort(classes)
-	labels = make([]int, len(files))
 	for i, c := range class {
-		labels[i] = -1
+		files[i].label = -1
 		if c != "" {
-			labels[i], _ = slices.BinarySearch(classes, c)
+			files[i].label, _ = slices.BinarySearch(classes, c)
 		}
 	}
-	return files, labels, classes, nil
+	return files, classes, nil
 }
 
 // unwrapPath drops the *fs.PathError wrapper, whose path a FileError repeats.
@@ -184,47 +351,79 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// decodeFile reads one image file and converts it with cv.
-func decodeFile(path string, cv *converter) (pix []float32, w, h int, err error) {
-	f, err := os.Open(path)
+// openRegular opens path for reading, without blocking on a named pipe or
+// device, and checks that it is a regular file.
+func openRegular(path string) (*os.File, os.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, 0, 0, unwrapPath(err)
+		return nil, nil, unwrapPath(err)
 	}
-	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, 0, 0, unwrapPath(err)
+		f.Close()
+		return nil, nil, unwrapPath(err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("not a regular file (%v)", st.Mode().Type())
 	}
 	if st.Size() == 0 {
-		return nil, 0, 0, errors.New("empty file")
+		f.Close()
+		return nil, nil, errors.New("empty file")
 	}
-	br := bufio.NewReader(f)
-	cfg, format, err := image.DecodeConfig(br)
+	return f, st, nil
+}
+
+// readHeader reads an image file's header and checks it against MaxPixels.
+func readHeader(path string, cfg *config) (header, error) {
+	f, _, err := openRegular(path)
+	if err != nil {
+		return header{}, err
+	}
+	defer f.Close()
+	ic, format, err := image.DecodeConfig(bufio.NewReader(f))
 	if err != nil {
 		if errors.Is(err, image.ErrFormat) {
-			return nil, 0, 0, fmt.Errorf("not a PNG, JPEG or GIF image: %w", err)
+			return header{}, fmt.Errorf("not a PNG, JPEG or GIF image: %w", err)
 		}
-		return nil, 0, 0, fmt.Errorf("reading image header: %w", err)
+		return header{}, fmt.Errorf("reading image header: %w", err)
 	}
-	if err := checkSize(cfg.Width, cfg.Height, cv.cfg.maxPixels); err != nil {
-		return nil, 0, 0, fmt.Errorf("%s %w", format, err)
+	if err := checkSize(ic.Width, ic.Height, cfg.maxPixels); err != nil {
+		return header{}, fmt.Errorf("%s %w", format, err)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, 0, 0, unwrapPath(err)
+	cv := converter{cfg: cfg}
+	_, w, h := cv.outSize(image.Rect(0, 0, ic.Width, ic.Height))
+	if w <= 0 || h <= 0 {
+		return header{}, fmt.Errorf("%s image is empty", format)
 	}
-	br.Reset(f)
-	img, _, err := image.Decode(br)
+	// The decoded image (up to 8 bytes a pixel, for 16-bit colour), its
+	// copy composited on white, and the resized scratch image.
+	px := int64(ic.Width) * int64(ic.Height)
+	return header{format: format, w: w, h: h, cost: 12*px + 4*int64(w)*int64(h)}, nil
+}
+
+// decodeInto decodes the image file at path, whose header said hd, and
+// writes it converted into out.
+func decodeInto(out []float32, path string, hd *header, cv *converter) error {
+	f, _, err := openRegular(path)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("decoding %s: %w", format, err)
+		return err
+	}
+	defer f.Close()
+	img, _, err := image.Decode(bufio.NewReader(f))
+	if err != nil {
+		return fmt.Errorf("decoding %s: %w", hd.format, err)
 	}
 	src := opaque(img)
 	r, w, h := cv.outSize(src.Bounds())
 	if r.Empty() {
-		return nil, 0, 0, fmt.Errorf("%s image is empty", format)
+		return fmt.Errorf("%s image is empty", hd.format)
 	}
-	pix = make([]float32, cv.cfg.channels*w*h)
-	cv.put(pix, src, r, w, h, cv.cfg.channels)
-	return pix, w, h, nil
+	if w != hd.w || h != hd.h {
+		return fmt.Errorf("decoded %s image is %dx%d but its header declares %dx%d", hd.format, w, h, hd.w, hd.h)
+	}
+	cv.put(out, src, r, w, h, cv.cfg.channels)
+	return nil
 }
 
 // checkSize refuses a declared size that is not positive or exceeds max

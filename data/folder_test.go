@@ -329,13 +329,20 @@ func TestImageFolderSizes(t *testing.T) {
 		raw, _ := os.ReadFile(filepath.Join(clipart, name))
 		writeFile(t, filepath.Join(dir, filepath.Base(name)), raw)
 	}
-	// Native sizes differ (50x50, 125x75): the second is skipped.
-	m, err := ImageFolder(dir)
+	// Native sizes differ (50x50, 125x75): an error listing both, not a
+	// dataset missing one.
+	_, err := ImageFolder(dir)
+	for _, want := range []string{"2 different sizes", "Resolution", "50x50: 1 of them (" + filepath.Join(dir, "led_square_red.png"), "125x75: 1 of them (" + filepath.Join(dir, "vietnam_historic.png")} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("mixed sizes: err = %v; want it to contain %q", err, want)
+		}
+	}
+	m, err := ImageFolder(dir, Resolution(20))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Len() != 1 || len(m.Skipped()) != 1 || !strings.Contains(m.Skipped()[0].Error(), "125x75 differs") {
-		t.Errorf("Len %d, skipped %v; want 1 and the 125x75 image", m.Len(), m.Skipped())
+	if m.Len() != 2 || len(m.Skipped()) != 0 {
+		t.Fatalf("Resolution(20): %v images, skipped %v; want both", m.Len(), m.Skipped())
 	}
 	// CenterCrop without resizing keeps the middle 75x75 square.
 	os.Remove(filepath.Join(dir, "led_square_red.png"))
@@ -393,5 +400,52 @@ func TestImageFolderLabels(t *testing.T) {
 	}
 	if want := []string{"ant", "cat"}; !slices.Equal(m.Classes(), want) {
 		t.Errorf("classes %v; want %v", m.Classes(), want)
+	}
+}
+
+// TestImageFolderMaxMemory: the dataset must fit in MaxMemory, and what is
+// left bounds the images decoded at once; within the limit the result is
+// the same however tight it is.
+func TestImageFolderMaxMemory(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(clipart, "symbols/led_square_red.png")) // 50x50
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"a.png", "b.png", "c.png"} {
+		writeFile(t, filepath.Join(dir, name), raw)
+	}
+	want, err := ImageFolder(dir, Resolution(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const data = 3 * 3 * 8 * 8 * 4  // the dataset, in bytes
+	const decode = 12*50*50 + 4*8*8 // one image being decoded
+	cases := []struct {
+		name   string
+		limit  int64
+		errHas string // "" for success
+	}{
+		{"one at a time", data + decode, ""},
+		{"two at a time", data + 2*decode, ""},
+		{"dataset too large", data - 1, "3 images of 3x8x8 take 2304 bytes, over the limit of 2303 set by MaxMemory"},
+		{"no room to decode", data + decode - 1, "decoding it takes about 30256 bytes"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := ImageFolder(dir, Resolution(8), MaxMemory(c.limit), Workers(3))
+			if c.errHas != "" {
+				if !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrEmpty) || !strings.Contains(err.Error(), c.errHas) {
+					t.Errorf("err = %v; want it to contain %q", err, c.errHas)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(m.Images().Data(), want.Images().Data()) {
+				t.Errorf("images differ from the ones loaded with the default limit")
+			}
+		})
 	}
 }

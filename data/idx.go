@@ -31,11 +31,32 @@ const maxIDXBytes = 1 << 34
 // gzip-compressed (detected from its first bytes). It never allocates what the
 // header declares before the data is there: memory grows with the bytes
 // actually read, and a file holding fewer or more bytes than declared is an
-// error wrapping ErrFormat.
-func ReadIDX(r io.Reader) (*IDX, error) { return readIDX(r, -1) }
+// error wrapping ErrFormat. A header declaring more bytes than MaxMemory
+// allows (the only option that applies) is refused with an error wrapping
+// ErrTooLarge, so a small gzipped file cannot expand beyond that limit.
+func ReadIDX(r io.Reader, opts ...Option) (*IDX, error) {
+	cfg := newConfig(opts)
+	return readIDX(r, -1, func(dims []int, n int64) error { return fitIDX(dims, n, 0, cfg.maxMemory) })
+}
+
+// fitIDX checks that an IDX array of dims (n bytes), plus what it becomes
+// (extra bytes), fits in limit bytes.
+func fitIDX(dims []int, n, extra, limit int64) error {
+	if n > limit-extra {
+		what := ""
+		if extra > 0 {
+			what = fmt.Sprintf(" and %d for the decoded images", extra)
+		}
+		return fmt.Errorf("%w: IDX array %v: %d bytes%s, over the limit of %d set by MaxMemory (raise it with data.MaxMemory(n))",
+			ErrTooLarge, dims, n, what, limit)
+	}
+	return nil
+}
 
 // readIDX is ReadIDX knowing, when size >= 0, the uncompressed length of r.
-func readIDX(r io.Reader, size int64) (*IDX, error) {
+// fit, given the declared dimensions and byte count, refuses an array
+// before its data is read.
+func readIDX(r io.Reader, size int64, fit func(dims []int, n int64) error) (*IDX, error) {
 	br := bufio.NewReader(r)
 	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
@@ -75,6 +96,9 @@ func readIDX(r io.Reader, size int64) (*IDX, error) {
 	if n > maxIDXBytes {
 		return nil, fmt.Errorf("%w: IDX header declares %d bytes", ErrFormat, n)
 	}
+	if err := fit(dims, n); err != nil {
+		return nil, err
+	}
 	head64 := int64(4 + 4*nd)
 	if size >= 0 && size-head64 != n {
 		return nil, fmt.Errorf("%w: IDX header declares %v (%d bytes) but the file holds %d bytes of data", ErrFormat, dims, n, size-head64)
@@ -90,9 +114,14 @@ func readIDX(r io.Reader, size int64) (*IDX, error) {
 		}
 		return nil, fmt.Errorf("%w: IDX header declares %v (%d bytes) but the file holds %s %d", ErrFormat, dims, n, what, min(int64(len(data)), n))
 	}
-	if size < 0 { // drain a gzip stream so that its checksum is verified
-		if _, err := io.Copy(io.Discard, br); err != nil {
-			return nil, fmt.Errorf("reading IDX data: %w", err)
+	if size < 0 {
+		// Reach the end of a gzip stream, so that its checksum is
+		// verified, reading at most one byte more than declared.
+		switch k, err := io.CopyN(io.Discard, br, 1); {
+		case k > 0:
+			return nil, fmt.Errorf("%w: IDX header declares %v (%d bytes) but the file holds more", ErrFormat, dims, n)
+		case err != io.EOF:
+			return nil, fmt.Errorf("reading IDX data: %w", noEOF(err))
 		}
 	}
 	return &IDX{Dims: dims, Data: data}, nil
@@ -130,16 +159,30 @@ func WriteIDX(w io.Writer, a *IDX) error {
 }
 
 // LoadIDX reads an images file and, unless labelsPath is "", a labels file in
-// IDX format (gzipped or not) and converts them as FromIDX does. Errors are
-// *FileError naming the file.
+// IDX format (gzipped or not) and converts them as FromIDX does. The files'
+// bytes and the decoded images must fit in MaxMemory; this is checked from
+// the headers, before their data is read. Errors are *FileError naming the
+// file.
 func LoadIDX(imagesPath, labelsPath string, opts ...Option) (*Memory, error) {
-	images, err := readIDXFile(imagesPath)
+	cfg := newConfig(opts)
+	if cfg.channels == 0 {
+		cfg.channels = 1
+	}
+	limit := cfg.maxMemory
+	images, err := readIDXFile(imagesPath, func(dims []int, n int64) error {
+		out := int64(0)
+		if len(dims) == 3 {
+			out = idxOutBytes(&cfg, dims)
+		}
+		return fitIDX(dims, n, out, limit)
+	})
 	if err != nil {
 		return nil, err
 	}
 	var labels *IDX
 	if labelsPath != "" {
-		if labels, err = readIDXFile(labelsPath); err != nil {
+		used := int64(len(images.Data)) + idxOutBytes(&cfg, images.Dims)
+		if labels, err = readIDXFile(labelsPath, func(dims []int, n int64) error { return fitIDX(dims, n, used, limit) }); err != nil {
 			return nil, err
 		}
 	}
@@ -150,7 +193,18 @@ func LoadIDX(imagesPath, labelsPath string, opts ...Option) (*Memory, error) {
 	return m, nil
 }
 
-func readIDXFile(path string) (*IDX, error) {
+// idxOutBytes returns the bytes FromIDX allocates for images of dims [N, H,
+// W] (0 for other dims).
+func idxOutBytes(cfg *config, dims []int) int64 {
+	if len(dims) != 3 {
+		return 0
+	}
+	probe := &converter{cfg: cfg}
+	_, w, h := probe.outSize(image.Rect(0, 0, dims[2], dims[1]))
+	return 4 * int64(dims[0]) * int64(cfg.channels) * int64(w) * int64(h)
+}
+
+func readIDXFile(path string, fit func(dims []int, n int64) error) (*IDX, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &FileError{path, unwrapPath(err)}
@@ -160,7 +214,7 @@ func readIDXFile(path string) (*IDX, error) {
 	if err != nil {
 		return nil, &FileError{path, unwrapPath(err)}
 	}
-	a, err := readIDX(f, st.Size())
+	a, err := readIDX(f, st.Size(), fit)
 	if err != nil {
 		return nil, &FileError{path, err}
 	}
@@ -171,7 +225,8 @@ func readIDXFile(path string) (*IDX, error) {
 // grayscale [1, H, W] tensors (RGB makes them three-channel; Resolution,
 // CenterCrop and Filter resize them; the other options do not apply); labels,
 // [N] or nil for an unlabeled dataset, become the labels. The dataset has no
-// class names.
+// class names. The images it makes, with the arrays' bytes, must fit in
+// MaxMemory.
 func FromIDX(images, labels *IDX, opts ...Option) (*Memory, error) {
 	cfg := newConfig(opts)
 	if cfg.channels == 0 {
@@ -181,11 +236,18 @@ func FromIDX(images, labels *IDX, opts ...Option) (*Memory, error) {
 		return nil, fmt.Errorf("%w: IDX images have dimensions %v; want [N, H, W]", ErrFormat, images.Dims)
 	}
 	n, h0, w0 := images.Dims[0], images.Dims[1], images.Dims[2]
-	if n == 0 || h0 == 0 || w0 == 0 {
+	if n <= 0 || h0 <= 0 || w0 <= 0 {
 		return nil, fmt.Errorf("%w: IDX images have dimensions %v", ErrEmpty, images.Dims)
 	}
-	if len(images.Data) != n*h0*w0 {
+	if int64(len(images.Data))/int64(n) != int64(h0)*int64(w0) || len(images.Data)%n != 0 {
 		return nil, fmt.Errorf("%w: %d bytes for IDX images of dimensions %v", ErrFormat, len(images.Data), images.Dims)
+	}
+	have := int64(len(images.Data))
+	if labels != nil {
+		have += int64(len(labels.Data))
+	}
+	if err := fitIDX(images.Dims, have, idxOutBytes(&cfg, images.Dims), cfg.maxMemory); err != nil {
+		return nil, err
 	}
 	var lab []int
 	if labels != nil {

@@ -146,3 +146,49 @@ func TestLoadIDXFile(t *testing.T) {
 		t.Errorf("labels as images: err = %v", err)
 	}
 }
+
+// TestIDXMaxMemory: what a header declares, with what it decodes to, must
+// fit in MaxMemory; a small gzipped file declaring a large array is refused
+// before it expands.
+func TestIDXMaxMemory(t *testing.T) {
+	dir := t.TempDir()
+	imgs := &IDX{Dims: []int{3, 2, 2}, Data: make([]byte, 12)}
+	labs := &IDX{Dims: []int{3}, Data: []byte{1, 2, 3}}
+	ip, lp := filepath.Join(dir, "img.gz"), filepath.Join(dir, "lab")
+	writeFile(t, ip, idxBytes(t, imgs, true))
+	writeFile(t, lp, idxBytes(t, labs, false))
+	bomb := idxBytes(t, &IDX{Dims: []int{1 << 26}, Data: make([]byte, 1<<26)}, true) // 64 MiB of zeros in ~64 KB
+	cases := []struct {
+		name string
+		load func() error
+		want string // "" for success
+	}{
+		{"read fits", func() error { _, err := ReadIDX(bytes.NewReader(bomb)); return err }, ""},
+		{"read bomb", func() error { _, err := ReadIDX(bytes.NewReader(bomb), MaxMemory(1<<20)); return err }, "IDX array [67108864]: 67108864 bytes, over the limit of 1048576 set by MaxMemory"},
+		{"load fits", func() error { _, err := LoadIDX(ip, lp, MaxMemory(12+3*4*4+3)); return err }, ""},
+		{"load images", func() error { _, err := LoadIDX(ip, lp, MaxMemory(12+3*4*4-1)); return err }, "12 bytes and 48 for the decoded images, over the limit of 59"},
+		{"load labels", func() error { _, err := LoadIDX(ip, lp, MaxMemory(12+3*4*4+2)); return err }, "IDX array [3]: 3 bytes and 60 for the decoded images, over the limit of 62"},
+		{"load resized", func() error { _, err := LoadIDX(ip, "", RGB(), Resolution(1000), MaxMemory(1<<20)); return err }, "12 bytes and 36000000 for the decoded images"},
+		{"from arrays", func() error { _, err := FromIDX(imgs, nil, Resolution(1000), MaxMemory(1<<20)); return err }, "12 bytes and 12000000 for the decoded images"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			err := c.load()
+			runtime.ReadMemStats(&after)
+			if c.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %v; want ErrTooLarge containing %q", err, c.want)
+			}
+			if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20 {
+				t.Errorf("allocated %d bytes before refusing", d)
+			}
+		})
+	}
+}

@@ -17,6 +17,7 @@ type config struct {
 	kernel        Kernel
 	strict        bool
 	maxPixels     int64
+	maxMemory     int64
 	workers       int
 }
 
@@ -25,8 +26,13 @@ type config struct {
 // megapixels.
 const DefaultMaxPixels = 1 << 25
 
+// DefaultMaxMemory is the memory, in bytes, that loading a dataset may take
+// unless MaxMemory says otherwise: 4 GiB, room for a million 32x32 RGB images
+// (all of MNIST takes 188 MB).
+const DefaultMaxMemory = 4 << 30
+
 func newConfig(opts []Option) config {
-	c := config{kernel: BiLinear, maxPixels: DefaultMaxPixels, workers: runtime.GOMAXPROCS(0)}
+	c := config{kernel: BiLinear, maxPixels: DefaultMaxPixels, maxMemory: DefaultMaxMemory, workers: runtime.GOMAXPROCS(0)}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -122,6 +128,21 @@ func MaxPixels(n int64) Option {
 		panic(fmt.Sprintf("data: MaxPixels: %d", n))
 	}
 	return func(c *config) { c.maxPixels = n }
+}
+
+// MaxMemory bounds the memory, in bytes, that ImageFolder and the IDX
+// readers may take (default DefaultMaxMemory): the decoded dataset itself
+// plus, for a folder, the images being decoded at once, or, for IDX, the
+// file's bytes. A source that would need more is refused, before the memory
+// is allocated, with an error wrapping ErrTooLarge that gives the size
+// needed.
+//
+// It panics if n < 1.
+func MaxMemory(n int64) Option {
+	if n < 1 {
+		panic(fmt.Sprintf("data: MaxMemory: %d", n))
+	}
+	return func(c *config) { c.maxMemory = n }
 }
 
 // Workers sets how many goroutines decode images (default GOMAXPROCS).
