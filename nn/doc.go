@@ -13,7 +13,13 @@
 // field and `nn:""` (or embedding) merges a field into its parent's
 // namespace, as Sequential does to name its layers "0", "1", ... A module can
 // instead list its own members by implementing Lister. Parameters, Buffers and
-// Modules iterate with iter.Seq2 in field order.
+// Modules iterate with iter.Seq2 in field order, over one walk that treats
+// embedded structs alike everywhere (their members join the parent's names,
+// even when the embedded type is unexported, and they are no module of their
+// own). An unexported field that holds parameters or buffers cannot be
+// reached, so the walk panics naming it rather than silently training
+// without it (PyTorch's plain-list trap); tag it `nn:"-"` when a module keeps
+// a reference to another it does not own.
 //
 // Layers take and return *autograd.Var. Those with one input implement
 // Module (Forward); normalisations implement Norm (Normalize(x, labels)), so

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
-	"strconv"
 
 	"github.com/gantry-go/gantry/autograd"
 )
@@ -43,107 +42,19 @@ func SetTraining(m any, on bool) {
 }
 
 // Modules yields m and every module inside it, depth first in field order,
-// with its dotted name ("" for m itself). A module here is any struct reached
-// through the walk Parameters makes (yielded as a pointer when it is
-// addressable) or any Lister.
+// with its dotted name ("" for m itself). A module here is any struct
+// reached by the walk Parameters makes (yielded as a pointer when it is
+// addressable) or any Lister; an embedded struct is part of its parent, not
+// a module of its own.
+//
+// It panics, as Parameters does, if an unexported field holds parameters or
+// buffers.
 func Modules(m any) iter.Seq2[string, any] {
 	return func(yield func(string, any) bool) {
-		walkModules("", reflect.ValueOf(m), false, yield)
+		walk("", reflect.ValueOf(m), false, func(name string, kind memberKind, v any) bool {
+			return kind != moduleMember || yield(name, v)
+		})
 	}
-}
-
-// walkModules visits the modules in v; quiet says v itself was already
-// visited (reached through a pointer) or is embedded in its parent.
-func walkModules(prefix string, v reflect.Value, quiet bool, fn func(string, any) bool) bool {
-	if !v.IsValid() {
-		return true
-	}
-	switch v.Type() {
-	case paramType, bufferType:
-		return true
-	}
-	if v.Type().Implements(listerType) && (v.Kind() != reflect.Pointer || !v.IsNil()) {
-		if !quiet && !fn(prefix, v.Interface()) {
-			return false
-		}
-		for name, sub := range v.Interface().(Lister).Members() {
-			if !walkModules(join(prefix, name), reflect.ValueOf(sub), false, fn) {
-				return false
-			}
-		}
-		return true
-	}
-	switch v.Kind() {
-	case reflect.Interface:
-		if v.IsNil() {
-			return true
-		}
-		return walkModules(prefix, v.Elem(), quiet, fn)
-	case reflect.Pointer:
-		if v.IsNil() {
-			return true
-		}
-		if v.Elem().Kind() == reflect.Struct {
-			if !quiet && !fn(prefix, v.Interface()) {
-				return false
-			}
-			return walkModules(prefix, v.Elem(), true, fn)
-		}
-		return walkModules(prefix, v.Elem(), false, fn)
-	case reflect.Struct:
-		if !quiet {
-			m := v.Interface()
-			if v.CanAddr() {
-				m = v.Addr().Interface()
-			}
-			if !fn(prefix, m) {
-				return false
-			}
-		}
-		t := v.Type()
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			name, skip := fieldName(f)
-			if skip {
-				continue
-			}
-			p := prefix
-			if name != "" {
-				p = join(prefix, name)
-			}
-			// An embedded struct is part of its parent, not a module
-			// of its own.
-			if !walkModules(p, v.Field(i), f.Anonymous && name == "", fn) {
-				return false
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		for i := range v.Len() {
-			if !walkModules(join(prefix, strconv.Itoa(i)), v.Index(i), false, fn) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// fieldName returns the member name of a struct field, "" when the field
-// shares its parent's namespace (embedded fields and `nn:""`), and whether
-// the field is skipped (`nn:"-"`).
-func fieldName(f reflect.StructField) (name string, skip bool) {
-	name = f.Name
-	if tag, ok := f.Tag.Lookup("nn"); ok {
-		if tag == "-" {
-			return "", true
-		}
-		name = tag
-	} else if f.Anonymous {
-		name = ""
-	}
-	return name, false
 }
 
 // Sequential applies its layers in order. Its members are named by index

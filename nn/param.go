@@ -3,7 +3,6 @@ package nn
 import (
 	"iter"
 	"reflect"
-	"strconv"
 
 	"github.com/gantry-go/gantry/autograd"
 	"github.com/gantry-go/gantry/tensor"
@@ -53,13 +52,17 @@ type Lister interface {
 // index). A field tag `nn:"name"` renames a field, `nn:"-"` skips it, and
 // `nn:""` or embedding merges the field's members into the parent's names.
 // Modules implementing Lister list their own members instead.
+//
+// It panics if an unexported field holds parameters or buffers (a *Param,
+// a *Buffer, a Lister, or a struct, pointer, slice, array or map holding
+// one): the walk cannot reach it, so it would be silently left out of
+// training and of state dicts. Export the field, or tag it `nn:"-"` to say
+// it is left out on purpose (a reference to a module owned elsewhere).
 func Parameters(m any) iter.Seq2[string, *Param] {
 	return func(yield func(string, *Param) bool) {
-		walk("", reflect.ValueOf(m), func(name string, v any) bool {
-			if p, ok := v.(*Param); ok {
-				return yield(name, p)
-			}
-			return true
+		walk("", reflect.ValueOf(m), false, func(name string, _ memberKind, v any) bool {
+			p, ok := v.(*Param)
+			return !ok || yield(name, p)
 		})
 	}
 }
@@ -68,82 +71,11 @@ func Parameters(m any) iter.Seq2[string, *Param] {
 // Parameters walks parameters.
 func Buffers(m any) iter.Seq2[string, *Buffer] {
 	return func(yield func(string, *Buffer) bool) {
-		walk("", reflect.ValueOf(m), func(name string, v any) bool {
-			if b, ok := v.(*Buffer); ok {
-				return yield(name, b)
-			}
-			return true
+		walk("", reflect.ValueOf(m), false, func(name string, _ memberKind, v any) bool {
+			b, ok := v.(*Buffer)
+			return !ok || yield(name, b)
 		})
 	}
-}
-
-var (
-	paramType  = reflect.TypeFor[*Param]()
-	bufferType = reflect.TypeFor[*Buffer]()
-	listerType = reflect.TypeFor[Lister]()
-)
-
-func join(prefix, name string) string {
-	if prefix == "" {
-		return name
-	}
-	return prefix + "." + name
-}
-
-// walk visits the members of v, calling fn with each *Param and *Buffer.
-// It returns false when fn asked to stop.
-func walk(prefix string, v reflect.Value, fn func(string, any) bool) bool {
-	if !v.IsValid() {
-		return true
-	}
-	switch v.Type() {
-	case paramType, bufferType:
-		if v.IsNil() {
-			return true
-		}
-		return fn(prefix, v.Interface())
-	}
-	if v.Type().Implements(listerType) && (v.Kind() != reflect.Pointer || !v.IsNil()) {
-		for name, m := range v.Interface().(Lister).Members() {
-			if !walk(join(prefix, name), reflect.ValueOf(m), fn) {
-				return false
-			}
-		}
-		return true
-	}
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return true
-		}
-		return walk(prefix, v.Elem(), fn)
-	case reflect.Struct:
-		t := v.Type()
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			name, skip := fieldName(f)
-			if skip {
-				continue
-			}
-			p := prefix
-			if name != "" {
-				p = join(prefix, name)
-			}
-			if !walk(p, v.Field(i), fn) {
-				return false
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		for i := range v.Len() {
-			if !walk(join(prefix, strconv.Itoa(i)), v.Index(i), fn) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // ParamList returns the parameters of m as a slice, in walk order.

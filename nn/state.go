@@ -21,7 +21,10 @@ type State map[string]*tensor.Tensor
 // It panics if two members of m share a name.
 func StateDict(m any) State {
 	sd := State{}
-	walk("", reflect.ValueOf(m), func(name string, v any) bool {
+	walk("", reflect.ValueOf(m), false, func(name string, kind memberKind, v any) bool {
+		if kind == moduleMember {
+			return true
+		}
 		if _, dup := sd[name]; dup {
 			panic(fmt.Sprintf("nn: StateDict: two members of %T are both named %q", m, name))
 		}
