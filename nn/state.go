@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/gantry-go/gantry/tensor"
 )
@@ -183,10 +184,41 @@ func LoadStateDict(m any, sd State, opts LoadOptions) error {
 	if len(e.Missing)+len(e.Unexpected)+len(e.Mismatched) > 0 {
 		return e
 	}
+	// A source that shares storage with another destination (sd taken
+	// from m with names swapped, say) would be overwritten before it is
+	// read: such sources are copied first.
+	dsts := make([]*tensor.Tensor, len(todo))
+	for i, p := range todo {
+		dsts[i] = p.dst
+	}
+	for i, p := range todo {
+		if p.dst != p.src && overlapsAny(p.src, dsts) {
+			todo[i].src = p.src.Clone()
+		}
+	}
 	for _, p := range todo {
 		if p.dst != p.src {
 			p.dst.CopyFrom(p.src)
 		}
 	}
 	return nil
+}
+
+// overlapsAny reports whether t's storage overlaps that of one of ts.
+func overlapsAny(t *tensor.Tensor, ts []*tensor.Tensor) bool {
+	lo, hi := span(t)
+	for _, u := range ts {
+		if l, h := span(u); lo < h && l < hi {
+			return true
+		}
+	}
+	return false
+}
+
+// span returns the addresses of the first byte of t's values and of the
+// byte after the last (equal for an empty tensor).
+func span(t *tensor.Tensor) (lo, hi uintptr) {
+	d := t.Data()
+	lo = uintptr(unsafe.Pointer(unsafe.SliceData(d)))
+	return lo, lo + uintptr(len(d))*unsafe.Sizeof(float32(0))
 }

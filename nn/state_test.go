@@ -98,6 +98,42 @@ func TestLoadStateDictStrict(t *testing.T) {
 	equalStates(t, nn.StateDict(dst), nn.StateDict(src))
 }
 
+// TestLoadStateDictAliased: a state whose tensors are the module's own under
+// other names (swapped, rotated, or a reshaped view) loads as if it were a
+// copy: no value is overwritten before it is read.
+func TestLoadStateDictAliased(t *testing.T) {
+	a, b, c := "d.block.conv2.bias", "d.block.shortcut.bias", "g.block.norm1.running_mean" // all [8]
+	cases := []struct {
+		name  string
+		remap func(live nn.State) nn.State // the state to load, from m's own tensors
+		want  func(old nn.State) nn.State  // what m must hold afterwards, from a snapshot
+	}{
+		{"swap", func(s nn.State) nn.State { s[a], s[b] = s[b], s[a]; return s },
+			func(s nn.State) nn.State { s[a], s[b] = s[b], s[a]; return s }},
+		{"rotate", func(s nn.State) nn.State { s[a], s[b], s[c] = s[b], s[c], s[a]; return s },
+			func(s nn.State) nn.State { s[a], s[b], s[c] = s[b], s[c], s[a]; return s }},
+		{"view", func(s nn.State) nn.State { s[a] = s[b].Reshape(2, 4).Reshape(-1); s[b] = s[c]; return s },
+			func(s nn.State) nn.State { s[a], s[b] = s[b], s[c]; return s }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newGAN(1)
+			live := nn.StateDict(m)
+			for i, k := range []string{a, b, c} {
+				if !slices.Equal(live[k].Shape(), []int{8}) {
+					t.Fatalf("%s has shape %v; the test needs [8]", k, live[k].Shape())
+				}
+				live[k].Fill(float32(i + 1))
+			}
+			want := tc.want(live.Clone())
+			if err := nn.LoadStateDict(m, tc.remap(nn.StateDict(m)), nn.LoadOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			equalStates(t, nn.StateDict(m), want)
+		})
+	}
+}
+
 func TestLoadStateDictReportsEverything(t *testing.T) {
 	dst := newGAN(2)
 	before := nn.StateDict(dst).Clone()

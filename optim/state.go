@@ -3,6 +3,7 @@ package optim
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -78,6 +79,29 @@ func (e *StateError) Error() string {
 	return b.String()
 }
 
+// MaxSteps is the largest step count LoadState accepts, 2^31-1: far beyond
+// any training run, and far from the counts where adding one wraps around
+// or a float64 no longer tells them apart.
+const MaxSteps = 1<<31 - 1
+
+// secondMoments names the state tensors that are running averages of
+// squares, which cannot be negative.
+var secondMoments = map[string]bool{"exp_avg_sq": true, "max_exp_avg_sq": true, "square_avg": true}
+
+// badValue describes the first value of x that is NaN or infinite, or
+// negative when nonNeg, or returns "".
+func badValue(x []float32, nonNeg bool) string {
+	for i, v := range x {
+		switch {
+		case math.IsNaN(float64(v)) || math.IsInf(float64(v), 0):
+			return fmt.Sprintf("element %d is %v", i, v)
+		case nonNeg && v < 0:
+			return fmt.Sprintf("element %d is %v, but a running average of squares cannot be negative", i, v)
+		}
+	}
+	return ""
+}
+
 // ErrNilState is returned (wrapped) by LoadState given a nil State.
 var ErrNilState = errors.New("optim: LoadState: nil state")
 
@@ -109,8 +133,10 @@ func (c *core[C]) State() *State {
 // The state must cover exactly the optimizer's parameters: every parameter
 // name must be in st.Steps, and every parameter with a positive step count
 // must have exactly the state tensors its group's hyper-parameters use, each
-// shaped as the parameter. Otherwise LoadState returns a *StateError listing
-// every missing, unexpected and mismatched name, and changes nothing.
+// shaped as the parameter and holding finite values (not negative for the
+// averages of squares); step counts lie in [0, MaxSteps]. Otherwise
+// LoadState returns a *StateError listing every missing, unexpected and
+// mismatched name, and changes nothing.
 func (c *core[C]) LoadState(st *State) error {
 	if st == nil {
 		return fmt.Errorf("%w (%s)", ErrNilState, c.k.name)
@@ -129,6 +155,8 @@ func (c *core[C]) LoadState(st *State) error {
 			e.Unexpected = append(e.Unexpected, name)
 		case n < 0:
 			e.Mismatched = append(e.Mismatched, fmt.Sprintf("%s: negative step count %d", name, n))
+		case n > MaxSteps:
+			e.Mismatched = append(e.Mismatched, fmt.Sprintf("%s: step count %d is over MaxSteps (%d)", name, n, MaxSteps))
 		}
 	}
 	// found[name] flags the buffers of a parameter present in st.Tensors.
@@ -153,6 +181,10 @@ func (c *core[C]) LoadState(st *State) error {
 			e.Mismatched = append(e.Mismatched, fmt.Sprintf("%s: nil tensor", key))
 		case !t.SameShape(s.p.Value):
 			e.Mismatched = append(e.Mismatched, fmt.Sprintf("%s: shape %v, want %v", key, t.Shape(), s.p.Value.Shape()))
+		default:
+			if bad := badValue(t.Data(), secondMoments[c.k.bufNames[buf]]); bad != "" {
+				e.Mismatched = append(e.Mismatched, key+": "+bad)
+			}
 		}
 		if found[name] == nil {
 			found[name] = new([maxBufs]bool)

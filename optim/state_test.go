@@ -3,6 +3,8 @@ package optim_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"testing"
@@ -175,6 +177,30 @@ func TestLoadStateErrors(t *testing.T) {
 			name:       "tensor for a parameter never stepped",
 			edit:       func(st *optim.State) { st.Steps["b"] = 0 },
 			unexpected: []string{"exp_avg.b", "exp_avg_sq.b"},
+		},
+		{
+			name:       "step count that would wrap",
+			edit:       func(st *optim.State) { st.Steps["b"] = math.MaxInt },
+			mismatched: []string{fmt.Sprintf("b: step count %d is over MaxSteps (2147483647)", math.MaxInt)},
+		},
+		{
+			name: "negative second moment",
+			edit: func(st *optim.State) {
+				v := st.Tensors["exp_avg_sq.b"].Clone()
+				v.Data()[2] = -0.25
+				st.Tensors["exp_avg_sq.b"] = v
+			},
+			mismatched: []string{"exp_avg_sq.b: element 2 is -0.25, but a running average of squares cannot be negative"},
+		},
+		{
+			name: "NaN and infinity",
+			edit: func(st *optim.State) {
+				m, v := st.Tensors["exp_avg.W"].Clone(), st.Tensors["exp_avg_sq.V"].Clone()
+				m.Data()[1] = float32(math.NaN())
+				v.Data()[0] = float32(math.Inf(1))
+				st.Tensors["exp_avg.W"], st.Tensors["exp_avg_sq.V"] = m, v
+			},
+			mismatched: []string{"exp_avg.W: element 1 is NaN", "exp_avg_sq.V: element 0 is +Inf"},
 		},
 		{
 			name:       "negative step",
