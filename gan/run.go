@@ -273,6 +273,11 @@ func sameOptions(saved json.RawMessage, o Options) error {
 	for _, k := range slices.Sorted(mapKeys(keys)) {
 		x, _ := json.Marshal(a[k])
 		y, _ := json.Marshal(b[k])
+		// An option added to gantry after the run started is absent from
+		// the saved options; at its zero value it changes nothing.
+		if _, saved := a[k]; !saved && isZeroJSON(b[k]) {
+			continue
+		}
 		if !bytes.Equal(x, y) {
 			diffs = append(diffs, fmt.Sprintf("%s was %s, now %s", k, x, y))
 		}
@@ -446,3 +451,21 @@ func (r *runDir) saveBest(t *Trainer) error {
 }
 
 var _ = tensor.New
+
+func isZeroJSON(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case bool:
+		return !v
+	case float64:
+		return v == 0
+	case string:
+		return v == ""
+	case []any:
+		return len(v) == 0
+	case map[string]any:
+		return len(v) == 0
+	}
+	return false
+}

@@ -32,6 +32,7 @@ const (
 	FashionMNISTLen     = 5000 // 500 per class, from the training set
 	FashionMNISTEvalLen = 1000 // 100 per class, from the test set
 	MNISTLen            = 2000 // 200 per class, from the training set
+	MNISTEvalLen        = 1000 // 100 per class, from the even indices of the test set
 )
 
 // FashionMNIST returns the Fashion-MNIST target set: FashionMNISTLen training
@@ -50,6 +51,14 @@ func FashionMNISTEval(opts ...data.Option) (*data.Memory, error) {
 // MNIST returns MNISTLen MNIST training images, 200 of each digit.
 func MNIST(opts ...data.Option) (*data.Memory, error) {
 	return load("mnist-train", DigitClasses, opts)
+}
+
+// MNISTEval returns the held-out MNIST set for evaluation: MNISTEvalLen
+// images of the official test set, 100 of each digit, taken only from its
+// even indices (the odd ones stay free for other held-out uses), so disjoint
+// from MNIST and from any model trained on MNIST's training set.
+func MNISTEval(opts ...data.Option) (*data.Memory, error) {
+	return load("mnist-eval", DigitClasses, opts)
 }
 
 func load(name string, classes []string, opts []data.Option) (*data.Memory, error) {

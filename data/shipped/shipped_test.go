@@ -1,6 +1,8 @@
 package shipped
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -17,6 +19,7 @@ func TestShipped(t *testing.T) {
 		{"FashionMNIST", FashionMNIST, FashionMNISTLen, FashionClasses},
 		{"FashionMNISTEval", FashionMNISTEval, FashionMNISTEvalLen, FashionClasses},
 		{"MNIST", MNIST, MNISTLen, DigitClasses},
+		{"MNISTEval", MNISTEval, MNISTEvalLen, DigitClasses},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := tc.load()
@@ -56,28 +59,62 @@ func TestShipped(t *testing.T) {
 	}
 }
 
-// TestDisjoint: no image of the evaluation part is also in the target part.
+// TestDisjoint: no image of an evaluation part is also in its training part.
 func TestDisjoint(t *testing.T) {
-	train, err := FashionMNIST()
-	if err != nil {
-		t.Fatal(err)
-	}
-	eval, err := FashionMNISTEval()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for i := range train.Len() {
-		seen[key(train.Image(i).Data())] = true
-	}
-	dup := 0
-	for i := range eval.Len() {
-		if seen[key(eval.Image(i).Data())] {
-			dup++
+	for _, pair := range []struct {
+		name        string
+		train, eval func(...data.Option) (*data.Memory, error)
+	}{{"fashion", FashionMNIST, FashionMNISTEval}, {"mnist", MNIST, MNISTEval}} {
+		train, err := pair.train()
+		if err != nil {
+			t.Fatal(err)
+		}
+		eval, err := pair.eval()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for i := range train.Len() {
+			seen[key(train.Image(i).Data())] = true
+		}
+		dup := 0
+		for i := range eval.Len() {
+			if seen[key(eval.Image(i).Data())] {
+				dup++
+			}
+		}
+		if dup > 0 {
+			t.Errorf("%s: %d evaluation images also in the training part", pair.name, dup)
 		}
 	}
-	if dup > 0 {
-		t.Errorf("%d evaluation images also in the target set", dup)
+}
+
+// TestMNISTEvalEvenIndices checks, where the full test set has been fetched
+// (scripts/data/fetch_full.sh), that every image of MNISTEval is an image at
+// an even index of MNIST's test set.
+func TestMNISTEvalEvenIndices(t *testing.T) {
+	home, _ := os.UserHomeDir()
+	full, err := LoadFull(filepath.Join(home, ".cache", "gantry", "mnist"), "t10k", DigitClasses)
+	if err != nil {
+		t.Skipf("the full MNIST test set is not fetched: %v", err)
+	}
+	at := map[string][]int{}
+	for i := range full.Len() {
+		k := key(full.Image(i).Data())
+		at[k] = append(at[k], i)
+	}
+	eval, err := MNISTEval()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range eval.Len() {
+		even := false
+		for _, j := range at[key(eval.Image(i).Data())] {
+			even = even || j%2 == 0
+		}
+		if !even {
+			t.Fatalf("MNISTEval image %d is not at an even index of the test set (found at %v)", i, at[key(eval.Image(i).Data())])
+		}
 	}
 }
 

@@ -28,13 +28,15 @@ type part struct {
 	split  string // "train" or "t10k"
 	n      int
 	seed   uint64
+	even   bool // draw only from the even indices of the split
 	remark string
 }
 
 var parts = []part{
-	{"fashion-train", "fashion", "train", 5000, 1, "Fashion-MNIST target: 500 per class from the 60000 training images"},
-	{"fashion-eval", "fashion", "t10k", 1000, 2, "Fashion-MNIST held-out evaluation: 100 per class from the 10000 test images"},
-	{"mnist-train", "mnist", "train", 2000, 3, "MNIST: 200 per class from the 60000 training images"},
+	{"fashion-train", "fashion", "train", 5000, 1, false, "Fashion-MNIST target: 500 per class from the 60000 training images"},
+	{"fashion-eval", "fashion", "t10k", 1000, 2, false, "Fashion-MNIST held-out evaluation: 100 per class from the 10000 test images"},
+	{"mnist-train", "mnist", "train", 2000, 3, false, "MNIST: 200 per class from the 60000 training images"},
+	{"mnist-eval", "mnist", "t10k", 1000, 4, true, "MNIST held-out evaluation: 100 per class from the even indices of the 10000 test images"},
 }
 
 // labelsOnly is a dataset of labels alone, enough for BalancedSubset.
@@ -87,14 +89,27 @@ func build(p part, dir, out string) error {
 	if len(imgs.Dims) != 3 || len(labs.Dims) != 1 || imgs.Dims[0] != labs.Dims[0] {
 		return fmt.Errorf("%s: images %v and labels %v do not match", dir, imgs.Dims, labs.Dims)
 	}
-	v, err := data.BalancedSubset(labelsOnly(labs.Data), p.n, rand.New(rand.NewPCG(p.seed, 0)))
+	pool := labs.Data
+	if p.even {
+		pool = make([]byte, 0, (len(labs.Data)+1)/2)
+		for i := 0; i < len(labs.Data); i += 2 {
+			pool = append(pool, labs.Data[i])
+		}
+	}
+	v, err := data.BalancedSubset(labelsOnly(pool), p.n, rand.New(rand.NewPCG(p.seed, 0)))
 	if err != nil {
 		return err
+	}
+	indices := v.Indices()
+	if p.even {
+		for k, i := range indices {
+			indices[k] = 2 * i
+		}
 	}
 	per := imgs.Dims[1] * imgs.Dims[2]
 	subImgs := &data.IDX{Dims: []int{p.n, imgs.Dims[1], imgs.Dims[2]}, Data: make([]byte, 0, p.n*per)}
 	subLabs := &data.IDX{Dims: []int{p.n}, Data: make([]byte, 0, p.n)}
-	for _, i := range v.Indices() {
+	for _, i := range indices {
 		subImgs.Data = append(subImgs.Data, imgs.Data[i*per:(i+1)*per]...)
 		subLabs.Data = append(subLabs.Data, labs.Data[i])
 	}
