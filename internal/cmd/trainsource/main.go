@@ -1,0 +1,99 @@
+// Command trainsource trains the source GANs that package sources ships, with
+// gan's trainer, from the full MNIST and Fashion-MNIST training sets
+// (scripts/data/fetch_full.sh fetches them):
+//
+//	go run ./internal/cmd/trainsource -source mnist -out runs/source-mnist
+//	go run ./internal/cmd/trainsource -source fashion -out runs/source-fashion
+//	go run ./internal/cmd/trainsource -source mnist-cond -out runs/source-mnist-cond
+//
+// Every setting but the folders is fixed here, so the command is the
+// record of how a shipped source was made. A run resumes exactly from the
+// latest checkpoint in -out (a run may span several sessions); -iters may
+// raise the target of a run in progress.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/gantry-go/gantry/data"
+	"github.com/gantry-go/gantry/data/shipped"
+	"github.com/gantry-go/gantry/gan"
+)
+
+// source is one shipped source model's recipe.
+type source struct {
+	dir     string // folder under -data
+	classes []string
+	eval    func(...data.Option) (*data.Memory, error)
+	cfg     gan.Config
+	seed    uint64
+}
+
+var sources = map[string]source{
+	"mnist":      {"mnist", shipped.DigitClasses, shipped.MNISTEval, gan.Config{Resolution: 32, Channels: 1, Width: 16}, 1},
+	"fashion":    {"fashion-mnist", shipped.FashionClasses, shipped.FashionMNISTEval, gan.Config{Resolution: 32, Channels: 1, Width: 16}, 2},
+	"mnist-cond": {"mnist", shipped.DigitClasses, shipped.MNISTEval, gan.Config{Resolution: 32, Channels: 1, Width: 16, Classes: 10}, 3},
+}
+
+func main() {
+	name := flag.String("source", "", "mnist, fashion or mnist-cond")
+	home, _ := os.UserHomeDir()
+	dataDir := flag.String("data", filepath.Join(home, ".cache", "gantry"), "folder holding mnist/ and fashion-mnist/ from scripts/data/fetch_full.sh")
+	out := flag.String("out", "", "run folder (resumed when it holds a checkpoint)")
+	iters := flag.Int("iters", 2000, "iterations to reach")
+	flag.Parse()
+	src, ok := sources[*name]
+	if !ok || *out == "" {
+		fmt.Fprintln(os.Stderr, "usage: trainsource -source mnist|fashion|mnist-cond -out DIR [-iters N] [-data DIR]")
+		os.Exit(2)
+	}
+	if err := run(src, *dataDir, *out, *iters); err != nil {
+		fmt.Fprintln(os.Stderr, "trainsource:", err)
+		os.Exit(1)
+	}
+}
+
+func run(src source, dataDir, out string, iters int) error {
+	train, err := shipped.LoadFull(filepath.Join(dataDir, src.dir), "train", src.classes, data.Resolution(32))
+	if err != nil {
+		return err
+	}
+	eval, err := src.eval(data.Resolution(32))
+	if err != nil {
+		return err
+	}
+	m, err := gan.New(src.cfg, rand.New(rand.NewPCG(src.seed, 1)))
+	if err != nil {
+		return err
+	}
+	opts := gan.Options{
+		Iterations: iters, BatchSize: 64, Seed: src.seed, EMA: 0.995,
+		Dir: out, Resume: true, LogEvery: 10, CheckpointEvery: 50, KeepCheckpoints: 2,
+		Eval: &gan.Eval{Every: 250, Real: eval, Samples: 1000, Metrics: []string{"fid", "kid"}},
+		OnProgress: func(p gan.Progress) {
+			if p.Iteration%10 == 0 {
+				fmt.Printf("it %d/%d  loss_d %.3f  loss_g %.3f  W %.3f  %.2f s/it  eta %s\n",
+					p.Iteration, p.Iterations, p.LossD, p.LossG, p.Wasserstein, 1/p.ItPerSec, p.ETA.Round(1e9))
+			}
+		},
+		OnEval: func(e gan.EvalEvent) {
+			for _, r := range e.Results {
+				fmt.Printf("eval it %d: %s\n", e.Iteration, r)
+			}
+		},
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := gan.Train(ctx, m, train, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("done: %d iterations, %.2f s/it, %s\n", res.Iteration, res.SecPerIter, res.Checkpoint)
+	return nil
+}
