@@ -9,6 +9,7 @@ import (
 	"github.com/gantry-go/gantry/autograd"
 	"github.com/gantry-go/gantry/data"
 	"github.com/gantry-go/gantry/nn"
+	"github.com/gantry-go/gantry/nn/losses"
 	"github.com/gantry-go/gantry/optim"
 	"github.com/gantry-go/gantry/tensor"
 )
@@ -77,10 +78,11 @@ func NewIWCritic(c, h, w, width int, r *rand.Rand) nn.Module {
 // (2017) as the Transferring GANs paper reports it: a new critic f is trained
 // from scratch with the WGAN-GP objective,
 //
-//	E f(G(z)) − E f(x) + λ E (‖∇f(x̂)‖ − 1)²,  x̂ = εx + (1−ε)G(z), ε ~ U[0, 1]
+//	E f(G(z)) − E f(x) + λ E (‖∇f(x̂)‖ − 1)²,  x̂ = x + α(G(z) − x), α ~ U[0, 1]
 //
 // on real images x from train against fresh samples of the frozen generator
-// gen (Adam, lr o.LR, betas (0, 0.9)); then, without further training,
+// gen (Adam, lr o.LR, betas (0, 0.9); the penalty is losses.GradientPenalty,
+// the one the gan trainer uses); then, without further training,
 //
 //	IW = E_gen f(G(z)) − E_eval f(x)
 //
@@ -153,15 +155,10 @@ func IW(gen Sampler, train, eval data.Dataset, r *rand.Rand, o IWOptions) (Resul
 
 	bs := min(o.BatchSize, train.Len())
 	loader := data.NewLoader(train, bs, r)
-	lambda := float32(o.Lambda)
 	for step := range o.Steps {
 		real, _ := loader.Next()
 		fake := sample(bs)
-		eps := tensor.RandU(r, 0, 1, bs, 1, 1, 1)
-		xhat := autograd.Leaf(tensor.Add(tensor.Mul(eps, real), tensor.Mul(tensor.AddScalar(tensor.Neg(eps), 1), fake)))
-		g := autograd.Grad(autograd.Sum(score(xhat), false), []*autograd.Var{xhat}, autograd.CreateGraph())[0]
-		norm := autograd.Sqrt(autograd.AddScalar(autograd.Sum(autograd.Square(g), false, 1, 2, 3), 1e-12))
-		gp := autograd.Scale(autograd.MeanAll(autograd.Square(autograd.AddScalar(norm, -1))), lambda)
+		gp := losses.GradientPenalty(score, real, fake, o.Lambda, r).Loss
 		w := autograd.Sub(autograd.MeanAll(score(autograd.Const(fake))), autograd.MeanAll(score(autograd.Const(real))))
 		loss := autograd.Add(w, gp)
 		if l := float64(loss.Item()); math.IsNaN(l) || math.IsInf(l, 0) {
