@@ -1,6 +1,7 @@
 package gan
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -110,6 +111,11 @@ type Options struct {
 	// SourceHash is set by transfer.
 	DataHash   string `json:"data_hash,omitempty"`
 	SourceHash string `json:"source_hash,omitempty"`
+
+	// Extra records the options of a program driving the trainer (such as
+	// transfer's policies) in options.json; a resume compares it like the
+	// others.
+	Extra json.RawMessage `json:"extra,omitempty"`
 
 	// Hooks and callbacks are not saved.
 	Hooks Hooks `json:"-"`
