@@ -106,6 +106,7 @@ func (t *Trainer) checkpoint() error {
 		return fmt.Errorf("gan: checkpoint: %w", err)
 	}
 	t.last = path
+	t.run.logf("checkpoint %s: model sha256 %s", filepath.Base(path), Checksum(t.m.StateDict()))
 	its, err := checkpoints(t.run.dir)
 	if err != nil {
 		return err
