@@ -8,6 +8,19 @@ import (
 
 // Composite operations, built from the primitives; they need no rules.
 
+// Neg returns -x.
+func Neg(x *Var) *Var { return Scale(x, -1) }
+
+// Square returns x*x.
+func Square(x *Var) *Var { return Pow(x, 2) }
+
+// Rsqrt returns 1/sqrt(x).
+func Rsqrt(x *Var) *Var { return Pow(x, -0.5) }
+
+// Abs returns |x|, as x·sign(x) with the sign a constant: its derivative at
+// 0 is taken as 0.
+func Abs(x *Var) *Var { return Mul(x, Const(tensor.Sign(x.Value))) }
+
 // Softplus returns log(1 + e**x), computed stably as
 // max(x, 0) + log(1 + e**-|x|).
 func Softplus(x *Var) *Var {

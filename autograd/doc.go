@@ -5,17 +5,27 @@
 //
 // # Gradients of gradients
 //
-// Every backward rule (rules.go holds them all, one table over a small set of
-// primitive operations) is written with the operations of this package, on
-// *Var values, never on raw buffers. When Grad is called with CreateGraph,
+// Every backward rule (rules.go holds them all, one method per primitive
+// operation) is written with the operations of this package, on *Var
+// values, never on raw buffers. When Grad is called with CreateGraph,
 // the gradients it returns are themselves recorded, so they can be
 // differentiated again, to any order. This is what the WGAN-GP gradient
 // penalty needs: it trains a critic on the norm of its own input gradient.
 // Convolution's input- and weight-gradients are operations in their own
 // right, whose derivatives are again convolutions.
 //
-// Composite operations (Softplus, Variance, per-sample norms) are built from
-// primitives and need no rule of their own.
+// Composite operations (Neg, Square, Rsqrt, Abs, Softplus, Variance,
+// per-sample norms) are built from primitives and need no rule of their own.
+//
+// # Typed operations
+//
+// A primitive is a small struct holding its attributes (a scale factor, the
+// axes of a reduction, a convolution's parameters) whose backward method is
+// its rule; Op enumerates them and Var.Op reports which made a Var. A
+// misspelt operation or a wrong attribute type is a compile error, not a
+// failure at backward time. Ops that broadcast return their gradients in
+// the output's shape and the graph walk sums each down to its input's shape,
+// in one place.
 //
 // # Recording
 //

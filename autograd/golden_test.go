@@ -100,7 +100,7 @@ func TestGoldenOps(t *testing.T) {
 		"var_d12_keep":       func(x *Var) *Var { return Variance(x, true, 1, 2) },
 		"var_all":            func(x *Var) *Var { return Variance(x, false) },
 		"upsample_nearest2x": func(x *Var) *Var { return UpsampleNearest(x, 2) },
-		"avg_pool2d":         func(x *Var) *Var { return AvgPool2d(x, 2) },
+		"avg_pool2d":         func(x *Var) *Var { return AvgPool2d(x, tensor.Window(2)) },
 		"tanh":               Tanh,
 		"sigmoid":            Sigmoid,
 		"softplus":           Softplus,
@@ -152,10 +152,10 @@ func TestGoldenPool(t *testing.T) {
 		},
 		"maxpool_k2": func(x *Var) *Var { return MaxPool2d(x, tensor.PoolParams{Kernel: [2]int{2, 2}}) },
 		"avgpool_k3s1p1_exclude": func(x *Var) *Var {
-			return AvgPool2dWith(x, tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Padding: [2]int{1, 1}, ExcludePad: true})
+			return AvgPool2d(x, tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Padding: [2]int{1, 1}, ExcludePad: true})
 		},
 		"avgpool_k3s2p1_include": func(x *Var) *Var {
-			return AvgPool2dWith(x, tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}})
+			return AvgPool2d(x, tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}})
 		},
 		"bilinear_up":    func(x *Var) *Var { return ResizeBilinear(x, 13, 4, false) },
 		"bilinear_down":  func(x *Var) *Var { return ResizeBilinear(x, 4, 3, false) },

@@ -133,11 +133,11 @@ func opCases() []opCase {
 			return Conv2dWeightGrad(x[0], x[1], 3, 2, conv)
 		}},
 		{name: "UpsampleNearest", inputs: []input{n1(2, 2, 2, 3)}, f: func(x []*Var) *Var { return Square(UpsampleNearest(x[0], 2)) }},
-		{name: "AvgPool2dWith", inputs: []input{n1(2, 2, 5, 6)}, f: func(x []*Var) *Var {
-			return Square(AvgPool2dWith(x[0], tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{1, 2}, Padding: [2]int{1, 1}}))
+		{name: "AvgPool2d/overlapping", inputs: []input{n1(2, 2, 5, 6)}, f: func(x []*Var) *Var {
+			return Square(AvgPool2d(x[0], tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{1, 2}, Padding: [2]int{1, 1}}))
 		}},
-		{name: "AvgPool2dWith/exclude-pad", inputs: []input{n1(1, 2, 4, 5)}, f: func(x []*Var) *Var {
-			return Square(AvgPool2dWith(x[0], tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Padding: [2]int{1, 1}, ExcludePad: true}))
+		{name: "AvgPool2d/overlapping/exclude-pad", inputs: []input{n1(1, 2, 4, 5)}, f: func(x []*Var) *Var {
+			return Square(AvgPool2d(x[0], tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Padding: [2]int{1, 1}, ExcludePad: true}))
 		}},
 		{name: "MaxPool2d", inputs: []input{n1(2, 2, 5, 5)}, distinct: true, f: func(x []*Var) *Var {
 			return Square(MaxPool2d(x[0], tensor.PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}))
@@ -151,7 +151,7 @@ func opCases() []opCase {
 		}},
 		{name: "ResizeBilinear", inputs: []input{n1(1, 2, 3, 4)}, f: func(x []*Var) *Var { return Square(ResizeBilinear(x[0], 5, 7, false)) }},
 		{name: "GlobalAvgPool2d", inputs: []input{n1(2, 3, 2, 2)}, f: func(x []*Var) *Var { return Square(GlobalAvgPool2d(x[0])) }},
-		{name: "AvgPool2d", inputs: []input{n1(2, 2, 5, 4)}, f: func(x []*Var) *Var { return Square(AvgPool2d(x[0], 2)) }},
+		{name: "AvgPool2d", inputs: []input{n1(2, 2, 5, 4)}, f: func(x []*Var) *Var { return Square(AvgPool2d(x[0], tensor.Window(2))) }},
 	}
 }
 
@@ -187,28 +187,37 @@ func TestGradCheckOps(t *testing.T) {
 	}
 }
 
+// badTanh is tanh with a first-order error in its rule: 1 - y instead of
+// 1 - y².
+type badTanh struct{}
+
+func (badTanh) op() Op { return OpTanh }
+func (badTanh) backward(n *node, g *Var, need []bool, create bool) []*Var {
+	return []*Var{Mul(g, AddScalar(Neg(n.out), 1))}
+}
+
+// constTanh is tanh with a second-order error only: the right value, built
+// from a constant, so its own derivative is lost.
+type constTanh struct{}
+
+func (constTanh) op() Op { return OpTanh }
+func (constTanh) backward(n *node, g *Var, need []bool, create bool) []*Var {
+	d := tensor.AddScalar(tensor.Neg(tensor.Square(n.out.Value)), 1)
+	return []*Var{Mul(g, Const(d))}
+}
+
 func TestGradCheckCatchesWrongRule(t *testing.T) {
-	orig := rules["tanh"]
-	defer func() { rules["tanh"] = orig }()
-	f := func(x []*Var) *Var { return Tanh(x[0]) }
 	in := []*tensor.Tensor{tensor.FromSlice([]float32{-0.5, 0.1, 0.7}, 3)}
-	// First-order error: 1 - y instead of 1 - y².
-	rules["tanh"] = func(n *node, g *Var, need []bool, create bool) []*Var {
-		return []*Var{Mul(g, AddScalar(Neg(n.out), 1))}
+	with := func(p primitive) func(x []*Var) *Var {
+		return func(x []*Var) *Var { return record(p, tensor.Tanh(x[0].Value), x[0]) }
 	}
-	if err := GradCheck(f, in, nil); err == nil || !strings.Contains(err.Error(), "analytic") {
+	if err := GradCheck(with(badTanh{}), in, nil); err == nil || !strings.Contains(err.Error(), "analytic") {
 		t.Errorf("GradCheck accepted a wrong tanh rule (err %v)", err)
 	}
-	// Second-order error only: the right value, built from a constant, so its
-	// own derivative is lost.
-	rules["tanh"] = func(n *node, g *Var, need []bool, create bool) []*Var {
-		d := tensor.AddScalar(tensor.Neg(tensor.Square(n.out.Value)), 1)
-		return []*Var{Mul(g, Const(d))}
-	}
-	if err := GradCheck(f, in, nil); err != nil {
+	if err := GradCheck(with(constTanh{}), in, nil); err != nil {
 		t.Errorf("GradCheck rejected a first-order-correct rule: %v", err)
 	}
-	if err := GradGradCheck(f, in, nil); err == nil {
+	if err := GradGradCheck(with(constTanh{}), in, nil); err == nil {
 		t.Error("GradGradCheck accepted a rule that is not differentiable")
 	}
 }
@@ -216,7 +225,7 @@ func TestGradCheckCatchesWrongRule(t *testing.T) {
 func TestRulesCoverEveryOp(t *testing.T) {
 	// Each primitive recorded by the op table must have a rule, and every
 	// rule must be exercised by some case.
-	seen := map[string]bool{}
+	seen := map[Op]bool{}
 	for _, c := range opCases() {
 		r := rand.New(rand.NewPCG(1, 2))
 		xs := make([]*Var, len(c.inputs))
@@ -231,21 +240,21 @@ func TestRulesCoverEveryOp(t *testing.T) {
 			walk(g, seen)
 		}
 	}
-	for op := range rules {
+	for op := OpNone + 1; op < numOps; op++ {
 		if !seen[op] {
-			t.Errorf("rule %q is not exercised by the op table", op)
+			t.Errorf("the rule of %v is not exercised by the op table", op)
 		}
 	}
 }
 
-func walk(v *Var, seen map[string]bool) { walkFrom(v, seen, map[*Var]bool{}) }
+func walk(v *Var, seen map[Op]bool) { walkFrom(v, seen, map[*Var]bool{}) }
 
-func walkFrom(v *Var, seen map[string]bool, visited map[*Var]bool) {
+func walkFrom(v *Var, seen map[Op]bool, visited map[*Var]bool) {
 	if v.fn == nil || visited[v] {
 		return
 	}
 	visited[v] = true
-	seen[v.fn.op] = true
+	seen[v.fn.prim.op()] = true
 	for _, in := range v.fn.inputs {
 		walkFrom(in, seen, visited)
 	}

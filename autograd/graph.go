@@ -153,18 +153,21 @@ func backprop(y, seed *Var, want func(*Var) bool, create bool) map[*Var]*Var {
 		if !anyNeed {
 			continue
 		}
-		rule := rules[v.fn.op]
-		gs := rule(v.fn, g, need, create)
+		gs := v.fn.prim.backward(v.fn, g, need, create)
 		for k, in := range v.fn.inputs {
 			if !need[k] || gs[k] == nil {
 				continue
 			}
 			gk := gs[k]
+			if !slices.Equal(gk.Value.Shape(), in.Value.Shape()) {
+				// The one place where broadcasting is undone.
+				if !broadcastsTo(in.Value.Shape(), gk.Value.Shape()) {
+					panic(fmt.Sprintf("autograd: rule for %v gave gradient of shape %v for input %d of shape %v", v.fn.prim.op(), gk.Value.Shape(), k, in.Value.Shape()))
+				}
+				gk = SumTo(gk, in.Value.Shape()...)
+			}
 			if !create && gk.fn != nil {
 				gk = Const(gk.Value)
-			}
-			if !slices.Equal(gk.Value.Shape(), in.Value.Shape()) {
-				panic(fmt.Sprintf("autograd: rule for %s gave gradient of shape %v for input %d of shape %v", v.fn.op, gk.Value.Shape(), k, in.Value.Shape()))
 			}
 			if prev := grads[in]; prev != nil {
 				grads[in] = Add(prev, gk)
@@ -177,4 +180,18 @@ func backprop(y, seed *Var, want func(*Var) bool, create bool) map[*Var]*Var {
 		}
 	}
 	return grads
+}
+
+// broadcastsTo reports whether shape from broadcasts to shape to.
+func broadcastsTo(from, to []int) bool {
+	if len(from) > len(to) {
+		return false
+	}
+	off := len(to) - len(from)
+	for i, d := range from {
+		if d != 1 && d != to[off+i] {
+			return false
+		}
+	}
+	return true
 }

@@ -18,7 +18,7 @@ func TestNoGradRecordsNothing(t *testing.T) {
 	if !GradEnabled() {
 		t.Error("NoGrad left recording off")
 	}
-	if z := Mul(x, x); !z.RequiresGrad() || z.Op() != "mul" {
+	if z := Mul(x, x); !z.RequiresGrad() || z.Op() != OpMul {
 		t.Errorf("op outside NoGrad did not record: %v", z)
 	}
 }
@@ -95,7 +95,7 @@ func TestGraphMisusePanics(t *testing.T) {
 			x := Const(tensor.Ones(2))
 			Grad(Sum(x, false), []*Var{x})
 		}},
-		{"SetRequiresGrad/non-leaf", "autograd: SetRequiresGrad: mul result is not a leaf", func() {
+		{"SetRequiresGrad/non-leaf", "autograd: SetRequiresGrad: Mul result is not a leaf", func() {
 			x := Leaf(tensor.Ones(2))
 			Mul(x, x).SetRequiresGrad(false)
 		}},

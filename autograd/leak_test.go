@@ -17,7 +17,7 @@ func trainingStep(r *rand.Rand, ps []*Var) float32 {
 	eps := Const(tensor.RandU(r, 0, 1, 4, 1, 1, 1))
 	d := func(x *Var) *Var {
 		h := ReLU(Conv2d(x, w1, tensor.ConvParams{Padding: [2]int{1, 1}}))
-		h = AvgPool2d(h, 2)
+		h = AvgPool2d(h, tensor.Window(2))
 		return Sum(Conv2d(h, w2, tensor.ConvParams{}), false, 1, 2, 3)
 	}
 	xhat := Leaf(tensor.Add(tensor.Mul(eps.Value, real.Value), tensor.Mul(tensor.AddScalar(tensor.Neg(eps.Value), 1), fake.Value)))

@@ -20,13 +20,12 @@ type Var struct {
 	fn           *node
 }
 
-// node records how a Var was made: the primitive, its inputs, and the
-// attributes its backward rule needs.
+// node records how a Var was made: the primitive with the attributes its
+// backward rule needs, and its inputs.
 type node struct {
-	op     string
+	prim   primitive
 	inputs []*Var
 	out    *Var
-	attrs  any
 }
 
 // Const returns a Var holding t that does not require gradients.
@@ -48,7 +47,7 @@ func (v *Var) RequiresGrad() bool { return v.requiresGrad }
 // It panics if v is the result of a recorded operation.
 func (v *Var) SetRequiresGrad(on bool) *Var {
 	if v.fn != nil {
-		panic(fmt.Sprintf("autograd: SetRequiresGrad: %s result is not a leaf; use Detach", v.fn.op))
+		panic(fmt.Sprintf("autograd: SetRequiresGrad: %v result is not a leaf; use Detach", v.fn.prim.op()))
 	}
 	v.requiresGrad = on
 	return v
@@ -57,12 +56,13 @@ func (v *Var) SetRequiresGrad(on bool) *Var {
 // IsLeaf reports whether v was not made by a recorded operation.
 func (v *Var) IsLeaf() bool { return v.fn == nil }
 
-// Op returns the name of the operation that made v, or "" for a leaf.
-func (v *Var) Op() string {
+// Op returns the primitive operation that made v, or OpNone for a leaf or
+// a constant.
+func (v *Var) Op() Op {
 	if v.fn == nil {
-		return ""
+		return OpNone
 	}
-	return v.fn.op
+	return v.fn.prim.op()
 }
 
 // Shape returns the shape of v's value. The caller must not modify it.
@@ -81,8 +81,8 @@ func (v *Var) ZeroGrad() { v.Grad = nil }
 
 // String describes v by its operation and value.
 func (v *Var) String() string {
-	op := v.Op()
-	if op == "" {
+	op := v.Op().String()
+	if v.fn == nil {
 		op = "leaf"
 	}
 	return fmt.Sprintf("Var(%s, %v)", op, v.Value)
@@ -103,7 +103,7 @@ func NoGrad(fn func()) {
 
 // record wraps value as the result of op on inputs, recording the graph
 // edge when gradients are enabled and some input requires them.
-func record(op string, value *tensor.Tensor, attrs any, inputs ...*Var) *Var {
+func record(prim primitive, value *tensor.Tensor, inputs ...*Var) *Var {
 	out := &Var{Value: value}
 	if !GradEnabled() {
 		return out
@@ -111,7 +111,7 @@ func record(op string, value *tensor.Tensor, attrs any, inputs ...*Var) *Var {
 	for _, in := range inputs {
 		if in.requiresGrad {
 			out.requiresGrad = true
-			out.fn = &node{op: op, inputs: inputs, out: out, attrs: attrs}
+			out.fn = &node{prim: prim, inputs: inputs, out: out}
 			break
 		}
 	}

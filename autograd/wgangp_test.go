@@ -46,7 +46,7 @@ func (c critic) forward(x *Var) *Var {
 	pad1 := tensor.ConvParams{Padding: [2]int{1, 1}}
 	h := Add(Conv2d(x, p["conv0.weight"], pad1), chanVec(p["conv0.bias"]))
 	h = ReLU(layerNorm(h, p["ln1.weight"], p["ln1.bias"]))
-	h = AvgPool2d(Conv2d(h, p["conv1.weight"], pad1), 2)
+	h = AvgPool2d(Conv2d(h, p["conv1.weight"], pad1), tensor.Window(2))
 	h = ReLU(layerNorm(h, p["ln2.weight"], p["ln2.bias"]))
 	h = Add(Conv2d(h, p["conv2.weight"], tensor.ConvParams{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}), chanVec(p["conv2.bias"]))
 	return Add(MatMulT(Flatten(h), p["fc.weight"], false, true), p["fc.bias"])

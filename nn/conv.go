@@ -105,5 +105,5 @@ func (MeanPool) Forward(x *autograd.Var) *autograd.Var {
 	if x.Value.Dims() != 4 || x.Value.Dim(2) < 2 || x.Value.Dim(3) < 2 {
 		panic(fmt.Sprintf("nn: MeanPool: input %v, want [N,C,H,W] with H,W >= 2", x.Value.Shape()))
 	}
-	return autograd.AvgPool2d(x, 2)
+	return autograd.AvgPool2d(x, tensor.Window(2))
 }

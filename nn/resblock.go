@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/gantry-go/gantry/autograd"
+	"github.com/gantry-go/gantry/tensor"
 )
 
 // Resample is what a ResidualBlock does to the spatial size.
@@ -106,7 +107,7 @@ func (b *ResidualBlock) ForwardLabels(x *autograd.Var, labels []int) *autograd.V
 		sc = autograd.UpsampleNearest(x, 2)
 	}
 	if b.Resample == ResampleDown {
-		sc = autograd.AvgPool2d(x, 2)
+		sc = autograd.AvgPool2d(x, tensor.Window(2))
 	}
 	if b.Shortcut != nil {
 		sc = b.Shortcut.Forward(sc)
@@ -126,7 +127,7 @@ func (b *ResidualBlock) ForwardLabels(x *autograd.Var, labels []int) *autograd.V
 	h = autograd.ReLU(h)
 	h = b.Conv2.Forward(h)
 	if b.Resample == ResampleDown {
-		h = autograd.AvgPool2d(h, 2)
+		h = autograd.AvgPool2d(h, tensor.Window(2))
 	}
 	return autograd.Add(sc, h)
 }

@@ -309,13 +309,18 @@ func Sqrt(a *Tensor) *Tensor { return mapf(a, math.Sqrt) }
 // Rsqrt returns 1/sqrt(a) elementwise.
 func Rsqrt(a *Tensor) *Tensor { return mapf(a, func(x float64) float64 { return 1 / math.Sqrt(x) }) }
 
-// Pow returns a**p elementwise.
+// Pow returns a**p elementwise. The exponents 1, 2, 0.5 and -0.5 take the
+// faster paths of Clone, Square, Sqrt and Rsqrt.
 func Pow(a *Tensor, p float32) *Tensor {
 	switch p {
 	case 1:
 		return a.Clone()
 	case 2:
 		return Square(a)
+	case 0.5:
+		return Sqrt(a)
+	case -0.5:
+		return Rsqrt(a)
 	}
 	return mapf(a, func(x float64) float64 { return math.Pow(x, float64(p)) })
 }
@@ -402,12 +407,12 @@ func Apply(a *Tensor, f func(float32) float32) *Tensor {
 	})
 }
 
-// MaskBySign returns g where x > 0 and slope*g elsewhere: the gradient of
-// LeakyReLU (of ReLU when slope is 0), in one pass.
+// LeakyReLUGrad returns g where x > 0 and slope*g elsewhere: the gradient
+// of LeakyReLU (of ReLU when slope is 0) at x, in one pass.
 //
 // It panics if g and x differ in shape.
-func MaskBySign(g, x *Tensor, slope float32) *Tensor {
-	mustSameShape("MaskBySign", g, x)
+func LeakyReLUGrad(g, x *Tensor, slope float32) *Tensor {
+	mustSameShape("LeakyReLUGrad", g, x)
 	out := &Tensor{shape: slices.Clone(g.shape), data: make([]float32, len(g.data))}
 	f := [2]float32{slope, 1}
 	kernels.ParallelFor(len(g.data), parallelGrain, func(lo, hi int) {

@@ -89,3 +89,30 @@ func perChannel(shape []int, c int) bool {
 	}
 	return false
 }
+
+// ScaleShiftReLUInto stores max(x·scale + shift, 0) in dst, for x
+// [N,C,H,W] and per-channel scale and shift of C elements: a batch norm in
+// evaluation mode followed by ReLU, in one pass. dst may be x. A NaN stays
+// NaN, as torch.relu.
+//
+// It panics if x is not 4-D, dst's shape differs from x's, or scale or
+// shift does not have C elements.
+func ScaleShiftReLUInto(dst, x, scale, shift *Tensor) {
+	if len(x.shape) != 4 || !slices.Equal(dst.shape, x.shape) || scale.Len() != x.shape[1] || shift.Len() != x.shape[1] {
+		panic(fmt.Sprintf("tensor: ScaleShiftReLUInto: destination %v, input %v, scale %v, shift %v: want [N,C,H,W] twice and [C]", dst.shape, x.shape, scale.shape, shift.shape))
+	}
+	c, hw := x.shape[1], x.shape[2]*x.shape[3]
+	kernels.ParallelFor(x.shape[0]*c, max(1, parallelGrain/max(1, hw)), func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			s, t := scale.data[p%c], shift.data[p%c]
+			src, out := x.data[p*hw:(p+1)*hw], dst.data[p*hw:(p+1)*hw]
+			for j, v := range src {
+				v = v*s + t
+				if v < 0 {
+					v = 0
+				}
+				out[j] = v
+			}
+		}
+	})
+}

@@ -295,7 +295,7 @@ func TestConv2dAgainstNaive(t *testing.T) {
 
 func TestPoolUpsample(t *testing.T) {
 	x := Arange(0, 30, 1).Reshape(1, 1, 5, 6)
-	p := AvgPool2d(x, 2)
+	p := AvgPool2d(x, Window(2))
 	want := FromSlice([]float32{3.5, 5.5, 7.5, 15.5, 17.5, 19.5}, 1, 1, 2, 3)
 	if !Equal(p, want) {
 		t.Errorf("AvgPool2d = %v; want %v", p, want)
@@ -331,7 +331,7 @@ func TestMisusePanics(t *testing.T) {
 		{"Split", "tensor: Split: sizes [1 2] do not add up to 4", func() { Split(New(4), 0, 1, 2) }},
 		{"IndexSelect", "tensor: IndexSelect: index 3 out of range", func() { IndexSelect(New(3, 2), 0, []int{3}) }},
 		{"OneHot", "tensor: OneHot: label 5", func() { OneHot([]int{5}, 3) }},
-		{"AvgPool2d", "tensor: AvgPool2d", func() { AvgPool2d(New(1, 1, 1, 1), 2) }},
+		{"AvgPool2d", "tensor: AvgPool2d", func() { AvgPool2d(New(1, 1, 1, 1), Window(2)) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -436,6 +436,112 @@ func TestFusedMulAddMulSumTo(t *testing.T) {
 		g := RandN(r, c.a...)
 		if got, want := MulSumTo(g, a, c.w...), SumTo(Mul(g, a), c.w...); !AllClose(got, want, 1e-4, 1e-5) {
 			t.Errorf("MulSumTo(%v -> %v) = %v; want %v", c.a, c.w, got, want)
+		}
+	}
+}
+
+// AvgPool2dGrad is the adjoint of AvgPool2d, <AvgPool2d(x), g> = <x,
+// AvgPool2dGrad(g)>, on the fast path of non-overlapping windows (with
+// trailing rows and columns left out) and on the general one.
+func TestAvgPool2dGradIsAdjoint(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, p := range []PoolParams{
+		Window(2), Window(3),
+		{Kernel: [2]int{3, 3}, Stride: [2]int{1, 2}, Padding: [2]int{1, 1}},
+		{Kernel: [2]int{2, 3}, ExcludePad: true},
+	} {
+		x := RandN(r, 2, 3, 7, 8)
+		y := AvgPool2d(x, p)
+		g := RandN(r, y.Shape()...)
+		var lhs, rhs float64
+		for i, v := range y.Data() {
+			lhs += float64(v) * float64(g.Data()[i])
+		}
+		for i, v := range AvgPool2dGrad(g, 7, 8, p).Data() {
+			rhs += float64(v) * float64(x.Data()[i])
+		}
+		if math.Abs(lhs-rhs) > 1e-4*math.Abs(lhs) {
+			t.Errorf("%+v: <AvgPool2d(x), g> = %v, <x, AvgPool2dGrad(g)> = %v", p, lhs, rhs)
+		}
+	}
+	// The fast path averages whole windows only.
+	x := Arange(0, 15, 1).Reshape(1, 1, 3, 5)
+	if got, want := AvgPool2d(x, Window(2)).Data(), []float32{3, 5}; !slices.Equal(got, want) {
+		t.Errorf("AvgPool2d(3x5, Window(2)) = %v; want %v", got, want)
+	}
+}
+
+// naivePool is the direct definition of AvgPool2d and MaxPool2d: every
+// output reduces its whole window.
+func naivePool(x *Tensor, p PoolParams, avg bool) *Tensor {
+	g := p.geom("naivePool", x.shape)
+	out := New(g.n, g.c, g.oh, g.ow)
+	for pl := range g.n * g.c {
+		src := x.data[pl*g.h*g.w:]
+		for i := range g.oh {
+			for j := range g.ow {
+				y0, y1, x0, x1, div := g.window(i, j)
+				s, m := float32(0), float32(math.Inf(-1))
+				for y := y0; y < y1; y++ {
+					for xx := x0; xx < x1; xx++ {
+						v := src[y*g.w+xx]
+						s += v
+						if v != v || m != m {
+							m = float32(math.NaN())
+						} else if v > m {
+							m = v
+						}
+					}
+				}
+				if avg {
+					m = s / float32(div)
+				}
+				out.data[(pl*g.oh+i)*g.ow+j] = m
+			}
+		}
+	}
+	return out
+}
+
+// The separable pools against their definition, on odd sizes down to a
+// single pixel, and MaxPool2dIndices against MaxPool2d.
+func TestPoolsMatchDefinition(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	params := []PoolParams{
+		{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Padding: [2]int{1, 1}, ExcludePad: true},
+		{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Padding: [2]int{1, 1}},
+		{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}},
+		{Kernel: [2]int{2, 3}, Stride: [2]int{1, 2}, Padding: [2]int{1, 1}},
+		Window(2), Window(3),
+	}
+	for _, hw := range [][2]int{{1, 1}, {1, 5}, {2, 2}, {3, 3}, {4, 7}, {9, 6}, {17, 17}} {
+		x := RandN(r, 2, 3, hw[0], hw[1])
+		for _, p := range params {
+			if hw[0]+2*p.Padding[0] < p.Kernel[0] || hw[1]+2*p.Padding[1] < p.Kernel[1] {
+				continue
+			}
+			if got, want := AvgPool2d(x, p), naivePool(x, p, true); !AllClose(got, want, 1e-6, 1e-6) {
+				t.Errorf("AvgPool2d(%v, %+v) = %v; want %v", hw, p, got, want)
+			}
+			want := naivePool(x, p, false)
+			if got := MaxPool2d(x, p); !Equal(got, want) {
+				t.Errorf("MaxPool2d(%v, %+v) = %v; want %v", hw, p, got, want)
+			}
+			if got, _ := MaxPool2dIndices(x, p); !Equal(got, want) {
+				t.Errorf("MaxPool2dIndices(%v, %+v) = %v; want %v", hw, p, got, want)
+			}
+		}
+	}
+}
+
+func TestMaxPoolNaNWins(t *testing.T) {
+	x := FromSlice([]float32{1, 2, 3, 4, float32(math.NaN()), 6, 7, 8, 9}, 1, 1, 3, 3)
+	for _, p := range []PoolParams{{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Padding: [2]int{1, 1}}, {Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}}} {
+		for _, v := range MaxPool2d(x, p).Data() {
+			if v == v {
+				t.Errorf("MaxPool2d(%+v) with a NaN in every window = %v; want all NaN", p, MaxPool2d(x, p))
+				break
+			}
 		}
 	}
 }

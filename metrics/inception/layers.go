@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/gantry-go/gantry/internal/kernels"
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/tensor"
 )
@@ -68,29 +67,16 @@ const pointwiseMinPixels = 256
 // c = bias - mean·a per channel (computed in float64), the form PyTorch's CPU
 // kernel uses.
 func normReLU(y *tensor.Tensor, bn *nn.BatchNorm2d) {
-	n, c, hw := y.Dim(0), y.Dim(1), y.Dim(2)*y.Dim(3)
-	scale, shift := make([]float32, c), make([]float32, c)
+	c := y.Dim(1)
+	scale, shift := tensor.New(c), tensor.New(c)
 	g, beta := bn.Weight.Value.Data(), bn.Bias.Value.Data()
 	mean, vr := bn.RunningMean.T.Data(), bn.RunningVar.T.Data()
 	for i := range c {
 		a := float64(g[i]) / math.Sqrt(float64(vr[i])+float64(bn.Eps))
-		scale[i] = float32(a)
-		shift[i] = float32(float64(beta[i]) - float64(mean[i])*a)
+		scale.Data()[i] = float32(a)
+		shift.Data()[i] = float32(float64(beta[i]) - float64(mean[i])*a)
 	}
-	data := y.Data()
-	kernels.ParallelFor(n*c, max(1, (1<<14)/max(1, hw)), func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			s, t := scale[p%c], shift[p%c]
-			plane := data[p*hw : (p+1)*hw]
-			for j, v := range plane {
-				v = v*s + t
-				if v < 0 { // NaN stays NaN, as torch.relu
-					v = 0
-				}
-				plane[j] = v
-			}
-		}
-	})
+	tensor.ScaleShiftReLUInto(y, y, scale, shift)
 }
 
 // widths scales the channel counts of the real network down by a divisor,
