@@ -136,12 +136,16 @@ type Eval struct {
 	Extractor metrics.Extractor `json:"-"`
 	// Samples is the number of generated images; 0 means Real.Len().
 	Samples int `json:"samples"`
-	// Metrics lists "fid", "kid", "precision", "recall"; empty means fid
-	// and kid.
+	// Metrics lists "fid", "kid", "precision", "recall" and "iw"; empty
+	// means fid and kid.
 	Metrics []string `json:"metrics"`
-	// Best names the metric (lower is better) by which best.safetensors is
-	// kept; empty means the first of Metrics. Ignored for precision and
-	// recall.
+	// IWTrain holds the held-out images IW's fresh critic trains on (Real
+	// serves for its evaluation; the two must be disjoint); needed for
+	// "iw". IW configures that critic (steps, batch, learning rate).
+	IWTrain data.Dataset      `json:"-"`
+	IW      metrics.IWOptions `json:"-"`
+	// Best names the metric, fid or kid, by which best.safetensors is kept
+	// (lower is better); empty means the first of them in Metrics, if any.
 	Best string `json:"best"`
 	// KID configures KID.
 	KID metrics.KIDOptions `json:"kid"`
@@ -202,7 +206,12 @@ func (o Options) withDefaults() Options {
 			e.Metrics = []string{"fid", "kid"}
 		}
 		if e.Best == "" {
-			e.Best = e.Metrics[0]
+			for _, m := range e.Metrics {
+				if m == "fid" || m == "kid" {
+					e.Best = m
+					break
+				}
+			}
 		}
 		if e.Samples == 0 && e.Real != nil {
 			e.Samples = e.Real.Len()
@@ -292,11 +301,15 @@ func (o Options) Validate() error {
 		for _, m := range e.Metrics {
 			switch m {
 			case "fid", "kid", "precision", "recall":
+			case "iw":
+				if e.IWTrain == nil || e.IWTrain.Len() == 0 {
+					bad("Eval.Metrics \"iw\" without Eval.IWTrain: IW's critic needs held-out images of its own")
+				}
 			default:
-				bad("Eval.Metrics %q: want fid, kid, precision or recall", m)
+				bad("Eval.Metrics %q: want fid, kid, precision, recall or iw", m)
 			}
 		}
-		if !contains(e.Metrics, e.Best) || e.Best == "precision" || e.Best == "recall" {
+		if e.Best != "" && (!contains(e.Metrics, e.Best) || (e.Best != "fid" && e.Best != "kid")) {
 			bad("Eval.Best %q: want fid or kid, and among Eval.Metrics", e.Best)
 		}
 	}

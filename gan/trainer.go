@@ -551,6 +551,17 @@ func (t *Trainer) evaluate() error {
 			results = append(results, rep.Precision)
 		case "recall":
 			results = append(results, rep.Recall)
+		case "iw":
+			res, err := metrics.IW(g.Sample, e.IWTrain, e.Real, r, e.IW)
+			if err != nil {
+				// A diverging IW critic says nothing of the generator's
+				// training: note it and go on.
+				if t.run != nil {
+					t.run.logf("eval it %d: %v", t.it, err)
+				}
+				continue
+			}
+			results = append(results, res)
 		}
 	}
 	ev := EvalEvent{Iteration: t.it, Results: results}
@@ -561,7 +572,7 @@ func (t *Trainer) evaluate() error {
 		}
 	}
 	for _, res := range results {
-		if metricKey(res.Metric) == e.Best && (t.best == nil || res.Value < *t.best) && t.it > 0 {
+		if e.Best != "" && metricKey(res.Metric) == e.Best && (t.best == nil || res.Value < *t.best) && t.it > 0 {
 			v := res.Value
 			t.best, t.bestI = &v, t.it
 			if t.run != nil {
@@ -583,6 +594,8 @@ func metricKey(name string) string {
 		return "fid"
 	case "KID":
 		return "kid"
+	case "IW":
+		return "iw"
 	}
 	return name
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gantry-go/gantry/autograd"
 	"github.com/gantry-go/gantry/data"
 	"github.com/gantry-go/gantry/gan"
+	"github.com/gantry-go/gantry/metrics"
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/tensor"
 	"github.com/stretchr/testify/assert"
@@ -246,3 +247,28 @@ func TestGridIterations(t *testing.T) {
 }
 
 var _ = nn.StateDict
+
+func TestEvalDuringTraining(t *testing.T) {
+	dir := t.TempDir()
+	m, _ := gan.New(tinyCfg, rng(1))
+	o := tinyOpts(dir, 4)
+	held := tinyData(16, 0)
+	o.Eval = &gan.Eval{Every: 2, Real: held, IWTrain: tinyData(8, 0), Metrics: []string{"fid", "kid", "iw"}, IW: metrics.IWOptions{Steps: 3, Width: 2}}
+	var events []gan.EvalEvent
+	o.OnEval = func(e gan.EvalEvent) { events = append(events, e) }
+	res, err := gan.Train(context.Background(), m, tinyData(12, 0), o)
+	require.NoError(t, err)
+	require.Len(t, events, 3) // iterations 0, 2, 4
+	require.Equal(t, events, res.Evals)
+	for _, e := range events {
+		require.Len(t, e.Results, 3)
+		assert.Equal(t, "FID", e.Results[0].Metric)
+		assert.Equal(t, "gantry-gray", e.Results[0].Extractor)
+		assert.Equal(t, "IW", e.Results[2].Metric)
+	}
+	for _, f := range []string{gan.MetricFile("fid"), gan.MetricFile("kid"), gan.MetricFile("iw"), gan.BestFile} {
+		assert.FileExists(t, filepath.Join(dir, f))
+	}
+	_, err = gan.Train(context.Background(), m, tinyData(12, 0), gan.Options{Iterations: 1, Eval: &gan.Eval{Every: 1, Real: held, Metrics: []string{"iw"}}})
+	require.ErrorContains(t, err, "IWTrain")
+}
