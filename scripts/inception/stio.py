@@ -1,4 +1,5 @@
-"""Minimal safetensors and gantry-golden-1 writers for the Inception scripts.
+"""Minimal safetensors reader and writer, and a gantry-golden-1 writer, for
+the Inception scripts and scripts/torch.
 
 Debian ships no python3-safetensors, so the format is written by hand: an
 8-byte little-endian header length, a JSON header (padded with spaces to a
@@ -46,6 +47,29 @@ def save_safetensors(path, tensors, metadata=None):
         for raw in chunks:
             f.write(raw)
     return 8 + len(blob) + offset
+
+
+_CODES = {code: (dt, npdt) for dt, (code, npdt) in _DTYPES.items()}
+
+
+def load_safetensors(path):
+    """Read a safetensors file written by save_safetensors, gantry or the
+    safetensors library (the dtypes above only); returns (tensors, metadata),
+    tensors a dict name -> torch tensor of the stored dtype."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    (hlen,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + hlen].decode("utf-8"))
+    meta = header.pop("__metadata__", None) or {}
+    data, tensors = blob[8 + hlen:], {}
+    for name, e in header.items():
+        if e["dtype"] not in _CODES:
+            raise TypeError(f"{name}: unsupported dtype {e['dtype']}")
+        dt, npdt = _CODES[e["dtype"]]
+        lo, hi = e["data_offsets"]
+        a = np.frombuffer(data[lo:hi], dtype=npdt).reshape(e["shape"])
+        tensors[name] = torch.from_numpy(a.copy()).to(dt)
+    return tensors, meta
 
 
 def _f32_text(v):
