@@ -23,9 +23,14 @@ const (
 	// torchTol bounds |gantry - PyTorch| for samples, scores, logits, the
 	// penalty and its norms.
 	torchTol = 1e-5
-	// torchRelTol bounds the difference of losses and gradients relative to
-	// the largest magnitude of the golden tensor (at least 1).
+	// torchRelTol bounds the difference of losses and running statistics
+	// relative to the largest magnitude of the golden tensor (at least 1).
 	torchRelTol = 1e-5
+	// torchGradTol is torchRelTol for gradients. They pass through batch
+	// norms whose statistics cover only N values per channel at the 1×1
+	// start of a 16×16 model, which amplifies float32 rounding: the plain-Go
+	// kernels (-tags noasm) differ from PyTorch by 1.6e-5 relative there.
+	torchGradTol = 1e-4
 )
 
 func maxAbsDiff(t *testing.T, what string, got, want *tensor.Tensor) float64 {
@@ -99,6 +104,7 @@ func TestTorchTwin(t *testing.T) {
 				}
 			}
 			rel := func(want *tensor.Tensor) float64 { return torchRelTol * max(1, maxAbs(want)) }
+			relGrad := func(want *tensor.Tensor) float64 { return torchGradTol * max(1, maxAbs(want)) }
 
 			// Samples with batch statistics, without touching running stats.
 			before := nn.StateDict(m.G).Clone()
@@ -137,7 +143,7 @@ func TestTorchTwin(t *testing.T) {
 			dVars := []*autograd.Var{param(t, m.D, dNames[0]), param(t, m.D, dNames[1])}
 			for i, gr := range autograd.Grad(lossD, dVars) {
 				want := g["grad_d."+dNames[i]]
-				check("grad_d."+dNames[i], gr.Value, want, rel(want))
+				check("grad_d."+dNames[i], gr.Value, want, relGrad(want))
 			}
 
 			// The generator's loss in training mode, its gradient, and the
@@ -154,7 +160,7 @@ func TestTorchTwin(t *testing.T) {
 			gVars := []*autograd.Var{param(t, m.G, gNames[0]), param(t, m.G, gNames[1])}
 			for i, gr := range autograd.Grad(lossG, gVars) {
 				want := g["grad_g."+gNames[i]]
-				check("grad_g."+gNames[i], gr.Value, want, rel(want))
+				check("grad_g."+gNames[i], gr.Value, want, relGrad(want))
 			}
 			sd := nn.StateDict(m.G)
 			for _, k := range []string{"norm", "blocks.0.norm1"} {

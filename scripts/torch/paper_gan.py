@@ -72,15 +72,22 @@ Distributed training, and DDP with the double backward of the penalty:
   The generator step uses D.module too (D's gradients from it are discarded)
   and DDP on G. --check-ddp verifies all of this at the first iteration: it
   recomputes every rank's local gradients without DDP, all-reduces them by
-  hand and prints the largest difference from DDP's gradients (about 1e-9
-  here, i.e. rounding; see docs/PYTORCH.md).
+  hand and prints the largest difference from DDP's gradients (exactly 0 in
+  the runs of docs/PYTORCH.md; it is 1.5 when the hand all-reduce is left
+  out, so the check does see unsynchronised gradients). Passing the DDP
+  wrapper itself for the penalty also gave 0 with torch 1.13; the bare
+  module is kept because it does not depend on how a DDP version treats
+  several forwards and a graph differentiated twice (find_unused_parameters,
+  static_graph).
 
 Checkpoints (rank 0): OUT/model-<iteration>.safetensors and
 OUT/model-final.safetensors, safetensors with float32 tensors (num_batches_
 tracked int64), metadata gantry.version "1", gantry.config (the gan.Config
 JSON), gan.kind "model" and gan.sha256 (gan.Checksum). In Go:
 m, err := gan.Load("OUT/model-final.safetensors"). OUT/stats.jsonl holds one
-JSON line per logged iteration.
+JSON line per iteration (rank 0's losses). --init FILE starts from the model
+in a gantry file (gan.Save, a trainer checkpoint or this script's), with its
+config and fresh Adam states; there is no exact resume.
 
 Data: --idx-images/--idx-labels (MNIST IDX files, gzipped or not) or --folder
 (PNG/JPEG/GIF, recursively; first-level sub-folders are classes, sorted by
@@ -88,10 +95,14 @@ name; needs Pillow). Bytes v become 2 (v/255 - 0.5); images are resized to
 the resolution bilinearly (not bit-identical to gantry's resize) and made
 gray (ITU-R 601 luma, gantry's integer formula) or RGB.
 
-Example (2 CPU processes, shipped MNIST part):
-  torchrun --nproc_per_node 2 scripts/torch/paper_gan.py \\
+Example (2 CPU processes, shipped MNIST part; the --redirects/--tee/--log_dir
+flags work around a bug of torch < 2.0's torchrun under Python 3.11, as in
+Debian 12, and are harmless elsewhere):
+  torchrun --nproc_per_node 2 --redirects 1 --tee 1 --log_dir /tmp/run/logs \\
+      scripts/torch/paper_gan.py \\
       --idx-images data/shipped/mnist-train-images-idx3-ubyte.gz \\
       --resolution 32 --channels 1 --width 16 --batch 16 --iters 4 --out /tmp/run
+See docs/PYTORCH.md.
 """
 import argparse
 import copy
