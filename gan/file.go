@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gantry-go/gantry/internal/atomicfile"
+	"github.com/gantry-go/gantry/internal/safetensors"
 	"github.com/gantry-go/gantry/nn"
 )
 
@@ -122,16 +124,23 @@ func encode(m *Model, kind string, extra nn.State, meta map[string]string) (nn.S
 		}
 		sd[k] = v
 	}
+	md, err := metadata(m.Config, sd, kind, meta)
+	return sd, md, err
+}
+
+// metadata returns the metadata of a gan file holding sd: meta plus the
+// config, the kind and the checksum.
+func metadata(cfg Config, sd nn.State, kind string, meta map[string]string) (map[string]string, error) {
 	md := map[string]string{}
 	for k, v := range meta {
 		md[k] = v
 	}
-	if err := nn.SetConfig(md, m.Config); err != nil {
-		return nil, nil, err
+	if err := nn.SetConfig(md, cfg); err != nil {
+		return nil, err
 	}
 	md[MetaKind] = kind
 	md[MetaChecksum] = Checksum(sd)
-	return sd, md, nil
+	return md, nil
 }
 
 // Write writes m to w in the format of Save.
@@ -154,6 +163,36 @@ func Save(path string, m *Model) error {
 		return fmt.Errorf("gan: Save %s: %w", path, err)
 	}
 	return nn.SaveFile(path, sd, md)
+}
+
+// SaveHalf writes m to path as Save does, but with every tensor stored as
+// IEEE binary16 (F16), rounded to nearest: half the size, for shipping
+// models. The checksum covers the rounded values, which Load reads back
+// exactly. The values of m are not changed.
+func SaveHalf(path string, m *Model) error {
+	sd := nn.State{}
+	for k, v := range m.StateDict() {
+		c := v.Clone()
+		d := c.Data()
+		for i, x := range d {
+			d[i] = safetensors.RoundHalf(x)
+		}
+		sd[k] = c
+	}
+	md, err := metadata(m.Config, sd, "model", map[string]string{nn.MetaVersion: nn.FormatVersion})
+	if err != nil {
+		return fmt.Errorf("gan: SaveHalf %s: %w", path, err)
+	}
+	names := sd.Keys()
+	ts := make([]safetensors.Tensor[float32], len(names))
+	for i, k := range names {
+		ts[i] = safetensors.Tensor[float32]{Name: k, Shape: sd[k].Shape(), Data: sd[k].Data(), DType: safetensors.F16}
+	}
+	err = atomicfile.WriteFile(path, func(w io.Writer) error { return safetensors.Write(w, ts, md) })
+	if err != nil {
+		return fmt.Errorf("gan: SaveHalf %s: %w", path, err)
+	}
+	return nil
 }
 
 // Load reads a model written by Save, by a trainer checkpoint, or by the

@@ -149,3 +149,23 @@ func TestLoadErrors(t *testing.T) {
 		assert.Contains(t, err.Error(), p)
 	}
 }
+
+func TestSaveHalf(t *testing.T) {
+	m, err := gan.New(gan.Config{Resolution: 16, Channels: 1, Width: 4}, rng(5))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, gan.Save(dir+"/full.safetensors", m))
+	require.NoError(t, gan.SaveHalf(dir+"/half.safetensors", m))
+	full, _ := os.Stat(dir + "/full.safetensors")
+	half, _ := os.Stat(dir + "/half.safetensors")
+	assert.Less(t, float64(half.Size()), 0.6*float64(full.Size()))
+	back, err := gan.Load(dir + "/half.safetensors")
+	require.NoError(t, err)
+	sd := m.StateDict()
+	for k, v := range back.StateDict() {
+		for i, x := range v.Data() {
+			w := sd[k].Data()[i]
+			require.InDelta(t, w, x, 1e-3*math.Abs(float64(w))+1e-7, "%s[%d]", k, i)
+		}
+	}
+}

@@ -71,8 +71,19 @@ type Tensor[T Float] struct {
 	Shape []int // [] for a scalar
 	Data  []T   // len(Data) is the product of Shape
 	// DType is the dtype stored in the file: what Read found, converted
-	// to T. Write stores T's dtype and ignores this field.
+	// to T. Write stores T's dtype, or F16 when DType is F16 (each value
+	// rounded to the nearest binary16, ties to even); it ignores other
+	// values.
 	DType DType
+}
+
+// stored returns the dtype Write stores a tensor of element type T as,
+// given the tensor's requested DType.
+func stored[T Float](requested DType) DType {
+	if requested == F16 {
+		return F16
+	}
+	return dtypeOf[T]()
 }
 
 func dtypeOf[T Float]() DType {
@@ -102,16 +113,20 @@ func Write[T Float](w io.Writer, tensors []Tensor[T], meta map[string]string) er
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.Write(binary.LittleEndian.AppendUint64(nil, uint64(len(hdr))))
 	bw.Write(hdr)
-	size := dtypeOf[T]().Size()
 	buf := make([]byte, 0, 32<<10)
 	for _, t := range tensors {
+		dt := stored[T](t.DType)
+		size := dt.Size()
 		for d := t.Data; len(d) > 0; {
 			n := min(len(d), cap(buf)/size)
 			buf = buf[:0]
 			for _, v := range d[:n] {
-				if size == 8 {
+				switch dt {
+				case F64:
 					buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(float64(v)))
-				} else {
+				case F16:
+					buf = binary.LittleEndian.AppendUint16(buf, floatToHalf(float32(v)))
+				default:
 					buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(float32(v)))
 				}
 			}
@@ -141,7 +156,6 @@ func header[T Float](tensors []Tensor[T], meta map[string]string) ([]byte, error
 		hdr.WriteString(strconv.Quote(MetadataKey) + ":")
 		hdr.Write(mb)
 	}
-	dt := dtypeOf[T]()
 	seen := make(map[string]bool, len(tensors))
 	var off uint64
 	for _, t := range tensors {
@@ -165,6 +179,7 @@ func header[T Float](tensors []Tensor[T], meta map[string]string) ([]byte, error
 		if shape == nil {
 			shape = []int{}
 		}
+		dt := stored[T](t.DType)
 		end := off + n*uint64(dt.Size())
 		eb, _ := json.Marshal(headerEntry{DType: dt, Shape: shape, DataOffsets: []uint64{off, end}})
 		off = end
