@@ -30,8 +30,9 @@ func Seed(g *Var) GradOption { return func(c *gradConfig) { c.seed = g } }
 // constants and no graph is kept. Leaves' Grad fields are not touched.
 //
 // It panics if y has more than one element and no Seed is given, if the seed's
-// shape differs from y's, or if y or an input is nil or an input does not
-// require gradients.
+// shape differs from y's, if y or an input is nil or an input does not
+// require gradients, or if y does not require gradients (it depends on no
+// input, or was computed inside NoGrad).
 func Grad(y *Var, xs []*Var, opts ...GradOption) []*Var {
 	var cfg gradConfig
 	for _, o := range opts {
@@ -48,6 +49,7 @@ func Grad(y *Var, xs []*Var, opts ...GradOption) []*Var {
 			panic(fmt.Sprintf("autograd: Grad: input %d (%v) does not require gradients", i, x.Value.Shape()))
 		}
 	}
+	mustRequireGrad("Grad", y)
 	seed := seedFor("Grad", y, cfg.seed)
 	targets := make(map[*Var]bool, len(xs))
 	for _, x := range xs {
@@ -69,8 +71,12 @@ func Grad(y *Var, xs []*Var, opts ...GradOption) []*Var {
 // requires gradients and adds it to the leaf's Grad. y must have one
 // element. No graph of the gradient computation is recorded.
 //
-// It panics if y has more than one element.
+// It panics if y has more than one element, or if y does not require
+// gradients (nothing it was computed from does, or it was computed inside
+// NoGrad): as in PyTorch, a loss with nothing to differentiate is a mistake
+// to report, not a step to skip silently.
 func Backward(y *Var) {
+	mustRequireGrad("Backward", y)
 	seed := seedFor("Backward", y, nil)
 	grads := backprop(y, seed, func(v *Var) bool { return v.fn == nil && v.requiresGrad }, false)
 	for v, g := range grads {
@@ -82,6 +88,15 @@ func Backward(y *Var) {
 		} else {
 			tensor.AddInto(v.Grad, v.Grad, g.Value)
 		}
+	}
+}
+
+func mustRequireGrad(op string, y *Var) {
+	if y == nil {
+		panic(fmt.Sprintf("autograd: %s: output y is nil", op))
+	}
+	if !y.requiresGrad {
+		panic(fmt.Sprintf("autograd: %s: output %v does not require gradients: nothing it was computed from does, or it was computed inside NoGrad", op, y.Value.Shape()))
 	}
 }
 

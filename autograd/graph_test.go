@@ -100,6 +100,18 @@ func TestGraphMisusePanics(t *testing.T) {
 			Mul(x, x).SetRequiresGrad(false)
 		}},
 		{"Backward/non-scalar", "autograd: Backward", func() { Backward(Leaf(tensor.Ones(2))) }},
+		{"Backward/nothing to differentiate", "autograd: Backward: output [] does not require gradients", func() {
+			Backward(Sum(Const(tensor.Ones(2)), false))
+		}},
+		{"Backward/inside NoGrad", "autograd: Backward: output [] does not require gradients", func() {
+			x := Leaf(tensor.Ones(2))
+			var y *Var
+			NoGrad(func() { y = Sum(x, false) })
+			Backward(y)
+		}},
+		{"Grad/unrelated output", "autograd: Grad: output [] does not require gradients", func() {
+			Grad(Sum(Const(tensor.Ones(2)), false), []*Var{Leaf(tensor.Ones(1))})
+		}},
 		{"Conv2d/shapes", "tensor: Conv2d", func() {
 			Conv2d(Leaf(tensor.Ones(1, 2, 4, 4)), Leaf(tensor.Ones(1, 3, 3, 3)), tensor.ConvParams{})
 		}},

@@ -94,7 +94,17 @@ var noGradDepth atomic.Int32
 func GradEnabled() bool { return noGradDepth.Load() == 0 }
 
 // NoGrad runs fn with graph recording switched off: operations inside it
-// return constants. Calls nest. The switch is process-wide.
+// return constants. Calls nest.
+//
+// The switch is process-wide, like a global torch.no_grad, not scoped to
+// the goroutine: while any goroutine is inside NoGrad, no goroutine records.
+// Use it only where nothing else trains at the same time (a sampling or
+// evaluation phase between training steps). A loss computed while another
+// goroutine held the switch has no graph, and Backward on it panics rather
+// than skipping the step. NoGrad only saves memory: code that runs
+// alongside training can instead Detach its inputs (operations on
+// constants record nothing) or simply drop the graph, which is garbage once
+// its result is.
 func NoGrad(fn func()) {
 	noGradDepth.Add(1)
 	defer noGradDepth.Add(-1)

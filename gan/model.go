@@ -68,9 +68,9 @@ func NewGenerator(cfg Config, r *rand.Rand) *Generator {
 	if cfg.Conditioning == CondConcat {
 		in += cfg.Classes
 	}
-	norms := nn.BatchNorms(true)
+	norms := nn.BatchNorms(nn.AlwaysBatchStats)
 	if cfg.Conditioning == CondBatchNorm {
-		norms = nn.CondBatchNorms(cfg.Classes, true)
+		norms = nn.CondBatchNorms(cfg.Classes, nn.AlwaysBatchStats)
 	}
 	g := &Generator{Config: cfg, Input: linear(in, 8*d*s*s, r)}
 	for _, io := range [][2]int{{8 * d, 8 * d}, {8 * d, 4 * d}, {4 * d, 2 * d}, {2 * d, d}} {

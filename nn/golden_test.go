@@ -186,12 +186,12 @@ func TestResidualBlocksMatchPyTorch(t *testing.T) {
 		resample nn.Resample
 		norm     nn.NormFunc
 	}{
-		{"up_bn", 4, 3, nn.ResampleUp, nn.BatchNorms(false)},
+		{"up_bn", 4, 3, nn.ResampleUp, nn.BatchNorms(nn.UseRunningStats)},
 		{"down_ln", 3, 5, nn.ResampleDown, nn.LayerNorms()},
 		{"none_ln_identity", 3, 3, nn.ResampleNone, nn.LayerNorms()},
 		{"none_ln", 3, 4, nn.ResampleNone, nn.LayerNorms()},
 		{"none_plain", 3, 4, nn.ResampleNone, nil},
-		{"up_condbn", 4, 3, nn.ResampleUp, nn.CondBatchNorms(3, false)},
+		{"up_condbn", 4, 3, nn.ResampleUp, nn.CondBatchNorms(3, nn.UseRunningStats)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

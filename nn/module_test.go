@@ -129,11 +129,12 @@ func TestMisusePanics(t *testing.T) {
 		{"NewConv2d channels", "nn: NewConv2d: in=0 out=2 k=3", func() { nn.NewConv2d(0, 2, 3, nn.ConvOptions{}, r) }},
 		{"NewConv2d padding", "nn: NewConv2d", func() { nn.NewConv2d(3, 2, 3, nn.ConvOptions{Padding: -2}, r) }},
 		{"BatchNorm2d channels", "nn: BatchNorm2d: input [2 3 2 2], want [N,4,H,W]", func() { nn.NewBatchNorm2d(4).Forward(x4(2, 3, 2, 2)) }},
+		{"BatchNorm2d one value per channel", "nn: BatchNorm2d: input [1 4 1 1] has 1 values per channel", func() { nn.NewBatchNorm2d(4).Forward(x4(1, 4, 1, 1)) }},
 		{"LayerNorm rank", "nn: LayerNorm: input [2 3]", func() { nn.NewLayerNorm(3).Forward(x4(2, 3)) }},
 		{"CondBatchNorm2d labels", "nn: CondBatchNorm2d: input [2 3 2 2] with 1 labels", func() { nn.NewCondBatchNorm2d(2, 3).Normalize(x4(2, 3, 2, 2), []int{0}) }},
 		{"CondBatchNorm2d label range", "nn: CondBatchNorm2d: label 5 outside [0,2)", func() { nn.NewCondBatchNorm2d(2, 3).Normalize(x4(2, 3, 2, 2), []int{0, 5}) }},
 		{"block without labels", "nn: CondBatchNorm2d", func() {
-			nn.NewResidualBlock(2, 2, 3, nn.ResampleUp, nn.CondBatchNorms(2, false), r).Forward(x4(2, 2, 2, 2))
+			nn.NewResidualBlock(2, 2, 3, nn.ResampleUp, nn.CondBatchNorms(2, nn.UseRunningStats), r).Forward(x4(2, 2, 2, 2))
 		}},
 		{"block input", "nn: ResidualBlock: input [1 3 4 4], want [N,2,H,W]", func() {
 			nn.NewResidualBlock(2, 2, 3, nn.ResampleNone, nil, r).Forward(x4(1, 3, 4, 4))

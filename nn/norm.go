@@ -69,8 +69,10 @@ func (b *BatchNormConfig) normalize(op string, x *autograd.Var, rs *RunningStats
 		return autograd.Mul(autograd.Sub(x, rm), autograd.Const(inv))
 	}
 	n := x.Value.Len() / c
-	if n == 0 {
-		panic(fmt.Sprintf("nn: %s: empty input %v", op, x.Value.Shape()))
+	if n < 2 {
+		// As PyTorch: one value has no spread, and normalising it would
+		// silently output zeros (the bias) and learn nothing.
+		panic(fmt.Sprintf("nn: %s: input %v has %d values per channel; batch statistics need at least 2", op, x.Value.Shape(), n))
 	}
 	y, mean, v := autograd.Standardize(x, b.Eps, 0, 2, 3)
 	if !b.eval {
@@ -127,7 +129,9 @@ func NewBatchNorm2d(c int) *BatchNorm2d {
 
 // Forward returns the normalised, scaled and shifted x.
 //
-// It panics if x is not [N,C,H,W] with the layer's C.
+// It panics if x is not [N,C,H,W] with the layer's C, or if it normalises
+// with batch statistics (training, or AlwaysBatchStats) and N·H·W < 2, as
+// PyTorch does.
 func (b *BatchNorm2d) Forward(x *autograd.Var) *autograd.Var {
 	y := b.normalize("BatchNorm2d", x, &b.RunningStats)
 	return affine(y, b.Weight.Var, b.Bias.Var)
@@ -166,7 +170,9 @@ func NewLayerNorm(c int) *LayerNorm {
 
 // Forward returns the normalised, scaled and shifted x.
 //
-// It panics if x is not [N,C,H,W] with the layer's C.
+// It panics if x is not [N,C,H,W] with the layer's C, or if it normalises
+// with batch statistics (training, or AlwaysBatchStats) and N·H·W < 2, as
+// PyTorch does.
 func (l *LayerNorm) Forward(x *autograd.Var) *autograd.Var {
 	c := l.Weight.Value.Len()
 	if x.Value.Dims() != 4 || x.Value.Dim(1) != c {
@@ -208,8 +214,8 @@ func NewCondBatchNorm2d(k, c int) *CondBatchNorm2d {
 // Normalize returns x normalised, then scaled and shifted by the rows of the
 // tables at labels (one label per sample).
 //
-// It panics if x is not [N,C,H,W], len(labels) != N, or a label is out of
-// range.
+// It panics if x is not [N,C,H,W], len(labels) != N, a label is out of
+// range, or it normalises with batch statistics and N·H·W < 2.
 func (b *CondBatchNorm2d) Normalize(x *autograd.Var, labels []int) *autograd.Var {
 	k, c := b.Weight.Value.Dim(0), b.Weight.Value.Dim(1)
 	if x.Value.Dims() != 4 || len(labels) != x.Value.Dim(0) {

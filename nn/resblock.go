@@ -132,12 +132,25 @@ func (b *ResidualBlock) ForwardLabels(x *autograd.Var, labels []int) *autograd.V
 	return autograd.Add(sc, h)
 }
 
-// BatchNorms makes BatchNorm2d norms for blocks; alwaysBatchStats sets their
-// AlwaysBatchStats, as the paper's generator.
-func BatchNorms(alwaysBatchStats bool) NormFunc {
+// NormStats says which statistics the batch norms that BatchNorms and
+// CondBatchNorms make use in evaluation mode.
+type NormStats int
+
+const (
+	// UseRunningStats: the running averages in evaluation mode, the batch's
+	// statistics in training (PyTorch's BatchNorm2d).
+	UseRunningStats NormStats = iota
+	// AlwaysBatchStats: the batch's statistics in both modes (the
+	// BatchNorm2d field of that name), as the paper's generator samples.
+	AlwaysBatchStats
+)
+
+// BatchNorms makes BatchNorm2d norms for blocks, with the statistics stats
+// names: nn.BatchNorms(nn.AlwaysBatchStats) for the paper's generator.
+func BatchNorms(stats NormStats) NormFunc {
 	return func(c int) Norm {
 		bn := NewBatchNorm2d(c)
-		bn.AlwaysBatchStats = alwaysBatchStats
+		bn.AlwaysBatchStats = stats == AlwaysBatchStats
 		return bn
 	}
 }
@@ -145,12 +158,12 @@ func BatchNorms(alwaysBatchStats bool) NormFunc {
 // LayerNorms makes LayerNorm norms for blocks, as the paper's critic.
 func LayerNorms() NormFunc { return func(c int) Norm { return NewLayerNorm(c) } }
 
-// CondBatchNorms makes CondBatchNorm2d norms over k classes for blocks, as
-// the paper's conditional (AC-GAN) generator.
-func CondBatchNorms(k int, alwaysBatchStats bool) NormFunc {
+// CondBatchNorms makes CondBatchNorm2d norms over k classes for blocks, with
+// the statistics stats names, as the paper's conditional (AC-GAN) generator.
+func CondBatchNorms(k int, stats NormStats) NormFunc {
 	return func(c int) Norm {
 		bn := NewCondBatchNorm2d(k, c)
-		bn.AlwaysBatchStats = alwaysBatchStats
+		bn.AlwaysBatchStats = stats == AlwaysBatchStats
 		return bn
 	}
 }

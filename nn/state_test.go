@@ -39,7 +39,7 @@ func newGAN(seed uint64) *gan {
 	return &gan{
 		G: &genNet{
 			FC:    nn.NewLinear(4, 8*2*2, true, r),
-			Block: nn.NewResidualBlock(8, 4, 3, nn.ResampleUp, nn.BatchNorms(true), r),
+			Block: nn.NewResidualBlock(8, 4, 3, nn.ResampleUp, nn.BatchNorms(nn.AlwaysBatchStats), r),
 			Norm:  nn.NewBatchNorm2d(4),
 		},
 		D: &critic2{

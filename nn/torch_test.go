@@ -31,7 +31,7 @@ func newTiny(c tinyConfig, r *rand.Rand) *tiny {
 		BN:     nn.NewBatchNorm2d(c.Dim),
 		Blocks: []*nn.ResidualBlock{
 			nn.NewResidualBlock(c.Dim, c.Dim+2, 3, nn.ResampleDown, nn.LayerNorms(), r),
-			nn.NewResidualBlock(c.Dim+2, c.Dim+2, 3, nn.ResampleNone, nn.BatchNorms(false), r),
+			nn.NewResidualBlock(c.Dim+2, c.Dim+2, 3, nn.ResampleNone, nn.BatchNorms(nn.UseRunningStats), r),
 		},
 		FC: nn.NewLinear((c.Dim+2)*2*2, c.Out, true, r),
 	}

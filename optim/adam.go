@@ -7,14 +7,16 @@ import (
 
 // AdamConfig holds the hyper-parameters of one group of Adam or AdamW.
 // Every field is taken as given, zero included (Beta1 = 0 is common for
-// GANs), so start from DefaultAdam or DefaultAdamW, or set every field.
+// GANs), so start from DefaultAdam or DefaultAdamW, or set every field; a
+// config without Eps is refused rather than left to make NaN weights.
 type AdamConfig struct {
 	// LR is the learning rate.
 	LR float64
 	// Beta1 and Beta2 are the decay rates of the running averages of the
 	// gradient and of its square, in [0, 1).
 	Beta1, Beta2 float64
-	// Eps is added to the denominator for numerical stability.
+	// Eps is added to the denominator for numerical stability. It must
+	// be positive: a zero Eps turns a zero gradient into NaN weights.
 	Eps float64
 	// WeightDecay is the L2 penalty added to the gradient (Adam) or the
 	// decoupled decay rate (AdamW).
@@ -47,8 +49,8 @@ func (c *AdamConfig) check() string {
 		return fmt.Sprintf("Beta1 %v is not in [0, 1)", c.Beta1)
 	case !(c.Beta2 >= 0 && c.Beta2 < 1):
 		return fmt.Sprintf("Beta2 %v is not in [0, 1)", c.Beta2)
-	case !(c.Eps >= 0) || math.IsInf(c.Eps, 0):
-		return fmt.Sprintf("Eps %v is not a finite number >= 0", c.Eps)
+	case !(c.Eps > 0) || math.IsInf(c.Eps, 0):
+		return fmt.Sprintf("Eps %v is not a finite number > 0 (with 0 a zero gradient gives 0/0, NaN weights; PyTorch's default is 1e-8, as in DefaultAdam)", c.Eps)
 	case !(c.WeightDecay >= 0) || math.IsInf(c.WeightDecay, 0):
 		return fmt.Sprintf("WeightDecay %v is not a finite number >= 0", c.WeightDecay)
 	}

@@ -193,6 +193,12 @@ func TestPanics(t *testing.T) {
 		optim.NewSGD(ps, optim.SGDConfig{LR: 1, Momentum: 0.9, Dampening: 0.1, Nesterov: true})
 	})
 	mustPanic(t, "negative LR", "learning rate -1", func() { optim.NewRMSprop(ps, optim.RMSpropConfig{LR: -1}) })
+	mustPanic(t, "Adam without Eps", "Eps 0 is not a finite number > 0", func() {
+		optim.NewAdam(ps, optim.AdamConfig{LR: 1e-4, Beta1: 0, Beta2: 0.9})
+	})
+	mustPanic(t, "RMSprop without Eps", "Eps 0 is not a finite number > 0", func() {
+		optim.NewRMSprop(ps, optim.RMSpropConfig{LR: 1e-4, Alpha: 0.99})
+	})
 	opt := optim.NewAdamW(ps, optim.DefaultAdamW())
 	mustPanic(t, "group out of range", "optim: AdamW: LR: group 1 out of range", func() { opt.LR(1) })
 	mustPanic(t, "SetLR NaN", "SetLR", func() { opt.SetLR(0, math.NaN()) })

@@ -13,7 +13,8 @@ type RMSpropConfig struct {
 	// Alpha is the decay rate of the running average of the squared
 	// gradient, in [0, 1].
 	Alpha float64
-	// Eps is added to the denominator for numerical stability.
+	// Eps is added to the denominator for numerical stability. It must
+	// be positive: a zero Eps turns a zero gradient into NaN weights.
 	Eps float64
 	// WeightDecay is the L2 penalty added to the gradient.
 	WeightDecay float64
@@ -37,8 +38,8 @@ func (c *RMSpropConfig) check() string {
 		return fmt.Sprintf("learning rate %v is not a finite number >= 0", c.LR)
 	case !(c.Alpha >= 0 && c.Alpha <= 1):
 		return fmt.Sprintf("Alpha %v is not in [0, 1]", c.Alpha)
-	case !(c.Eps >= 0) || math.IsInf(c.Eps, 0):
-		return fmt.Sprintf("Eps %v is not a finite number >= 0", c.Eps)
+	case !(c.Eps > 0) || math.IsInf(c.Eps, 0):
+		return fmt.Sprintf("Eps %v is not a finite number > 0 (with 0 a zero gradient gives 0/0, NaN weights; PyTorch's default is 1e-8, as in DefaultRMSprop)", c.Eps)
 	case !(c.WeightDecay >= 0) || math.IsInf(c.WeightDecay, 0):
 		return fmt.Sprintf("WeightDecay %v is not a finite number >= 0", c.WeightDecay)
 	case !(c.Momentum >= 0) || math.IsInf(c.Momentum, 0):

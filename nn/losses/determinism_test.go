@@ -57,8 +57,8 @@ func wganSteps(iters int) map[string][]float32 {
 	g := &wganG{
 		FC: nn.NewLinear(z, d*4*4, true, r),
 		Blocks: []*nn.ResidualBlock{
-			nn.NewResidualBlock(d, d, 3, nn.ResampleUp, nn.BatchNorms(false), r),
-			nn.NewResidualBlock(d, d, 3, nn.ResampleUp, nn.BatchNorms(false), r),
+			nn.NewResidualBlock(d, d, 3, nn.ResampleUp, nn.BatchNorms(nn.UseRunningStats), r),
+			nn.NewResidualBlock(d, d, 3, nn.ResampleUp, nn.BatchNorms(nn.UseRunningStats), r),
 		},
 		Norm: nn.NewBatchNorm2d(d),
 		Out:  nn.NewConv2d(d, 3, 3, nn.ConvOptions{Padding: nn.PadSame}, r),
