@@ -48,7 +48,7 @@
 // Memory.Skipped), unless the Strict option makes the first such file an
 // error. An image whose declared size exceeds MaxPixels is refused from its
 // header alone, before any pixel memory is allocated; so is a folder or IDX
-// file whose dataset would not fit in MaxMemory (4 GiB by default). Images of
+// file whose dataset would not fit in MaxMemory (2 GiB by default). Images of
 // different sizes without Resolution are an error listing them, never a
 // dataset missing some.
 //

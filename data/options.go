@@ -27,9 +27,9 @@ type config struct {
 const DefaultMaxPixels = 1 << 25
 
 // DefaultMaxMemory is the memory, in bytes, that loading a dataset may take
-// unless MaxMemory says otherwise: 4 GiB, room for a million 32x32 RGB images
-// (all of MNIST takes 188 MB).
-const DefaultMaxMemory = 4 << 30
+// unless MaxMemory says otherwise: 2 GiB, room for 170,000 RGB images of
+// 32x32 or 40,000 of 64x64 (all of MNIST takes 188 MB).
+const DefaultMaxMemory = 2 << 30
 
 func newConfig(opts []Option) config {
 	c := config{kernel: BiLinear, maxPixels: DefaultMaxPixels, maxMemory: DefaultMaxMemory, workers: runtime.GOMAXPROCS(0)}
