@@ -2,6 +2,7 @@ package sources_test
 
 import (
 	"errors"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/gantry-go/gantry/sources"
@@ -29,3 +30,25 @@ func TestOpenEach(t *testing.T) {
 		assert.Equal(t, 1, m.Config.Channels)
 	}
 }
+
+// Every shipped source still measures as it did when it shipped: its FID
+// against the held-out test images is at most the recorded value plus 2%
+// (room for kernel changes that move the last bits of the arithmetic).
+func TestShippedFID(t *testing.T) {
+	for _, name := range sources.Names() {
+		rec, err := sources.Recorded(name)
+		if errors.Is(err, sources.ErrNotShipped) {
+			continue
+		}
+		require.NoError(t, err)
+		m, err := sources.Open(name)
+		require.NoError(t, err)
+		rep, err := sources.Evaluate(m, name)
+		require.NoError(t, err)
+		assert.LessOrEqual(t, rep.FID.Value, rec.FID*1.02, "%s: %s; recorded %.3f", name, rep.FID, rec.FID)
+		x := m.Sampler().Sample(8, rngFor(name))
+		assert.Equal(t, []int{8, 1, 32, 32}, x.Shape())
+	}
+}
+
+func rngFor(name string) *rand.Rand { return rand.New(rand.NewPCG(uint64(len(name)), 7)) }

@@ -10,6 +10,14 @@
 // record of how a shipped source was made. A run resumes exactly from the
 // latest checkpoint in -out (a run may span several sessions); -iters may
 // raise the target of a run in progress.
+//
+// With -ship DIR it trains nothing: it takes the latest checkpoint of -out,
+// writes it to DIR/NAME.safetensors in float16 (gan.SaveHalf), measures it
+// with sources.Evaluate (and the float32 weights, to check the rounding),
+// writes DIR/NAME.json (sources.Record), a sample grid DIR/NAME.png and the
+// model's section of DIR/README.md:
+//
+//	go run ./internal/cmd/trainsource -source mnist -out runs/source-mnist -ship sources/models
 package main
 
 import (
@@ -35,7 +43,7 @@ type source struct {
 	seed    uint64
 }
 
-var sources = map[string]source{
+var recipes = map[string]source{
 	"mnist":      {"mnist", shipped.DigitClasses, shipped.MNISTEval, gan.Config{Resolution: 32, Channels: 1, Width: 16}, 1},
 	"fashion":    {"fashion-mnist", shipped.FashionClasses, shipped.FashionMNISTEval, gan.Config{Resolution: 32, Channels: 1, Width: 16}, 2},
 	"mnist-cond": {"mnist", shipped.DigitClasses, shipped.MNISTEval, gan.Config{Resolution: 32, Channels: 1, Width: 16, Classes: 10}, 3},
@@ -47,11 +55,19 @@ func main() {
 	dataDir := flag.String("data", filepath.Join(home, ".cache", "gantry"), "folder holding mnist/ and fashion-mnist/ from scripts/data/fetch_full.sh")
 	out := flag.String("out", "", "run folder (resumed when it holds a checkpoint)")
 	iters := flag.Int("iters", 2000, "iterations to reach")
+	ship := flag.String("ship", "", "write the latest checkpoint of -out as a shipped source into this folder")
 	flag.Parse()
-	src, ok := sources[*name]
+	src, ok := recipes[*name]
 	if !ok || *out == "" {
 		fmt.Fprintln(os.Stderr, "usage: trainsource -source mnist|fashion|mnist-cond -out DIR [-iters N] [-data DIR]")
 		os.Exit(2)
+	}
+	if *ship != "" {
+		if err := shipSource(*name, src, *out, *ship); err != nil {
+			fmt.Fprintln(os.Stderr, "trainsource:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(src, *dataDir, *out, *iters); err != nil {
 		fmt.Fprintln(os.Stderr, "trainsource:", err)

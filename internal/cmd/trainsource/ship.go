@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/gantry-go/gantry/data"
+	"github.com/gantry-go/gantry/data/shipped"
+	"github.com/gantry-go/gantry/gan"
+	"github.com/gantry-go/gantry/metrics"
+	"github.com/gantry-go/gantry/sources"
+)
+
+// licences of the training data, for the README.
+var licences = map[string]string{
+	"mnist":   "MNIST (Yann LeCun and Corinna Cortes), CC BY-SA 3.0",
+	"fashion": "Fashion-MNIST (Zalando SE), MIT",
+}
+
+// shipSource writes the latest checkpoint of run as the shipped source name
+// into dir, with its record, grid and README section.
+func shipSource(name string, src source, run, dir string) error {
+	ck, err := gan.LatestCheckpoint(run)
+	if err != nil {
+		return err
+	}
+	m, err := gan.Load(ck)
+	if err != nil {
+		return err
+	}
+	full, err := sources.Evaluate(m, name)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, name+".safetensors")
+	if err := gan.SaveHalf(path, m); err != nil {
+		return err
+	}
+	half, err := gan.Load(path)
+	if err != nil {
+		return err
+	}
+	rep, err := sources.Evaluate(half, name)
+	if err != nil {
+		return err
+	}
+	rvr, err := realVsReal(name)
+	if err != nil {
+		return err
+	}
+	stats, err := readStats(filepath.Join(run, gan.StatsFile))
+	if err != nil {
+		return err
+	}
+	rec := sources.Record{
+		Name: name, Iteration: stats.iteration, FID: rep.FID.Value, KID: rep.KID.Value, FIDFloat32: full.FID.Value,
+		RealVsReal: rvr, Protocol: rep.FID.String(), SecPerIter: stats.secPerIter, CPU: cpuModel(),
+		Command: fmt.Sprintf("go run ./internal/cmd/trainsource -source %s -out runs/source-%s -iters %d", name, name, stats.iteration),
+	}
+	b, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	grid := half.Sampler().Sample(64, rand.New(rand.NewPCG(sources.EvalSeed, 1)))
+	if err := gan.SaveGrid(filepath.Join(dir, name+".png"), grid, 8); err != nil {
+		return err
+	}
+	curve, err := fidCurve(filepath.Join(run, gan.MetricFile("fid")))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: iteration %d, FID %.3f (float16) vs %.3f (float32), real vs real %.3f\n", name, rec.Iteration, rec.FID, rec.FIDFloat32, rvr)
+	return updateReadme(filepath.Join(dir, "README.md"), name, section(rec, src, curve))
+}
+
+// realVsReal is FID between 1,000 training images (from the shipped part)
+// and the held-out images.
+func realVsReal(name string) (float64, error) {
+	load := shipped.MNIST
+	if name == sources.NameFashion {
+		load = shipped.FashionMNIST
+	}
+	train, err := load(data.Resolution(32))
+	if err != nil {
+		return 0, err
+	}
+	sub, err := data.BalancedSubset(train, 1000, rand.New(rand.NewPCG(1, 0)))
+	if err != nil {
+		return 0, err
+	}
+	held, err := sources.HeldOut(name)
+	if err != nil {
+		return 0, err
+	}
+	ext := metrics.Gray()
+	a := metrics.DatasetFeatures(ext, sub, metrics.Options{})
+	b := metrics.DatasetFeatures(ext, held, metrics.Options{})
+	return metrics.Compare(a, b, rand.New(rand.NewPCG(1, 0)), metrics.Options{}).FID.Value, nil
+}
+
+type runStats struct {
+	iteration  int
+	secPerIter float64
+}
+
+func readStats(path string) (runStats, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return runStats{}, err
+	}
+	defer f.Close()
+	var st runStats
+	var secs float64
+	var n int
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var line struct {
+			Iteration  int `json:"iteration"`
+			Iterations int `json:"iterations"`
+			Timing     struct {
+				SecPerIter float64 `json:"sec_per_iter"`
+			} `json:"timing"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			return st, fmt.Errorf("%s: %w", path, err)
+		}
+		st.iteration = line.Iteration
+		secs += line.Timing.SecPerIter * float64(line.Iterations)
+		n += line.Iterations
+	}
+	if n > 0 {
+		st.secPerIter = secs / float64(n)
+	}
+	return st, sc.Err()
+}
+
+type point struct {
+	it       int
+	fid, kid float64
+}
+
+func fidCurve(path string) ([]point, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var pts []point
+	for _, l := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var line struct {
+			Iteration int            `json:"iteration"`
+			Result    metrics.Result `json:"result"`
+		}
+		if err := json.Unmarshal(l, &line); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		pts = append(pts, point{it: line.Iteration, fid: line.Result.Value})
+	}
+	return pts, nil
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	m := regexp.MustCompile(`(?m)^model name\s*:\s*(.*)$`).FindSubmatch(b)
+	if m == nil {
+		return "unknown CPU"
+	}
+	return strings.TrimSpace(string(m[1]))
+}
+
+func section(rec sources.Record, src source, curve []point) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "## %s\n\n![samples of %s](%s.png)\n\n", rec.Name, rec.Name, rec.Name)
+	fmt.Fprintf(&s, "- Model: %s, WGAN-GP (n_critic 5, λ 10, Adam 1e-4 (0, 0.9)), batch 64, EMA 0.995; float16 storage.\n", src.cfg)
+	fmt.Fprintf(&s, "- Data: the full training set (60,000 images) of %s, resized to 32x32.\n", licences[strings.TrimSuffix(rec.Name, "-cond")])
+	fmt.Fprintf(&s, "- Command (seed %d, fixed in the command): `%s`\n", src.seed, rec.Command)
+	fmt.Fprintf(&s, "- Iterations: %d; %.2f s per iteration on %s (2 cores; the machine was shared, so this is an upper bound).\n", rec.Iteration, rec.SecPerIter, rec.CPU)
+	fmt.Fprintf(&s, "- FID against the held-out test images: **%.2f** (float32 weights: %.2f; real training images vs held-out: %.2f). Protocol: %s, seed %d.\n\n", rec.FID, rec.FIDFloat32, rec.RealVsReal, rec.Protocol, sources.EvalSeed)
+	s.WriteString("FID over training (EMA generator, 1,000 samples vs the 1,000 held-out images, gantry-gray):\n\n| iteration | FID |\n| ---: | ---: |\n")
+	for _, p := range curve {
+		fmt.Fprintf(&s, "| %d | %.2f |\n", p.it, p.fid)
+	}
+	return s.String()
+}
+
+// updateReadme replaces (or appends) the section between the markers of
+// name in the README at path.
+func updateReadme(path, name, body string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	start, end := "<!-- source:"+name+" -->", "<!-- /source:"+name+" -->"
+	text := string(b)
+	block := start + "\n" + body + end
+	if i, j := strings.Index(text, start), strings.Index(text, end); i >= 0 && j > i {
+		text = text[:i] + block + text[j+len(end):]
+	} else {
+		text = strings.TrimRight(text, "\n") + "\n\n" + block + "\n"
+	}
+	return os.WriteFile(path, []byte(text), 0o644)
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gantry-go/gantry/data"
+	"github.com/gantry-go/gantry/data/shipped"
+	"github.com/gantry-go/gantry/gan"
+	"github.com/gantry-go/gantry/sources"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Shipping a (tiny) run writes the float16 weights, the record, the grid and
+// the README section, and the weights load and measure as recorded.
+func TestShip(t *testing.T) {
+	run, dir := t.TempDir(), t.TempDir()
+	train, err := shipped.MNIST(data.Resolution(32))
+	require.NoError(t, err)
+	held, err := shipped.MNISTEval(data.Resolution(32))
+	require.NoError(t, err)
+	m, err := gan.New(gan.Config{Resolution: 32, Channels: 1, Width: 2}, rand.New(rand.NewPCG(1, 1)))
+	require.NoError(t, err)
+	_, err = gan.Train(context.Background(), m, train, gan.Options{
+		Iterations: 2, BatchSize: 8, NCritic: 1, EMA: 0.9, Dir: run, LogEvery: 1,
+		Eval: &gan.Eval{Every: 1, Real: held, Samples: 50, Metrics: []string{"fid"}},
+	})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "README.md"), []byte("# models\n"), 0o644))
+
+	require.NoError(t, shipSource("mnist", recipes["mnist"], run, dir))
+	for _, f := range []string{"mnist.safetensors", "mnist.json", "mnist.png"} {
+		assert.FileExists(t, filepath.Join(dir, f))
+	}
+	var rec sources.Record
+	b, err := os.ReadFile(filepath.Join(dir, "mnist.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &rec))
+	assert.Equal(t, 2, rec.Iteration)
+	assert.InDelta(t, rec.FIDFloat32, rec.FID, 0.01*rec.FIDFloat32)
+	back, err := gan.Load(filepath.Join(dir, "mnist.safetensors"))
+	require.NoError(t, err)
+	rep, err := sources.Evaluate(back, "mnist")
+	require.NoError(t, err)
+	assert.Equal(t, rec.FID, rep.FID.Value)
+
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(readme), "<!-- source:mnist -->")
+	assert.Contains(t, string(readme), "| 2 |")
+	// Shipping again replaces the section rather than adding one.
+	require.NoError(t, shipSource("mnist", recipes["mnist"], run, dir))
+	again, _ := os.ReadFile(filepath.Join(dir, "README.md"))
+	assert.Equal(t, len(readme), len(again))
+}

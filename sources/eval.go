@@ -1,0 +1,86 @@
+package sources
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+
+	"github.com/gantry-go/gantry/data"
+	"github.com/gantry-go/gantry/data/shipped"
+	"github.com/gantry-go/gantry/gan"
+	"github.com/gantry-go/gantry/metrics"
+)
+
+// The protocol every shipped source is measured with: EvalSamples samples of
+// its sampler (the EMA generator), drawn with EvalSeed, against the 1,000
+// held-out test images of its dataset (shipped.MNISTEval or
+// shipped.FashionMNISTEval at 32×32), on gantry-gray features.
+const (
+	EvalSamples = 1000
+	EvalSeed    = 1
+)
+
+// HeldOut returns the held-out test images a source is measured against.
+func HeldOut(name string) (*data.Memory, error) {
+	switch name {
+	case NameMNIST, NameMNISTConditional:
+		return shipped.MNISTEval(data.Resolution(32))
+	case NameFashion:
+		return shipped.FashionMNISTEval(data.Resolution(32))
+	}
+	return nil, fmt.Errorf("sources: no shipped source %q", name)
+}
+
+// Evaluate measures m as the named source was measured when it shipped (see
+// EvalSamples): FID, KID, precision and recall against HeldOut(name).
+func Evaluate(m *gan.Model, name string) (metrics.Report, error) {
+	real, err := HeldOut(name)
+	if err != nil {
+		return metrics.Report{}, err
+	}
+	r := rand.New(rand.NewPCG(EvalSeed, 0))
+	return metrics.Evaluate(metrics.Gray(), real, m.Sampler().Sample, EvalSamples, r, metrics.Options{}), nil
+}
+
+// Record is what was measured when a source shipped, kept beside its
+// weights as models/NAME.json.
+type Record struct {
+	Name string `json:"name"`
+	// Iteration is the training iteration of the shipped weights.
+	Iteration int `json:"iteration"`
+	// FID and KID are Evaluate's values for the shipped (float16) weights;
+	// FIDFloat32 is FID for the float32 weights before rounding.
+	FID        float64 `json:"fid"`
+	KID        float64 `json:"kid"`
+	FIDFloat32 float64 `json:"fid_float32"`
+	// RealVsReal is FID between 1,000 training images and the held-out
+	// images: the floor a perfect generator would reach, for scale.
+	RealVsReal float64 `json:"fid_real_vs_real"`
+	// Protocol is the FID result's description (extractor, sample counts).
+	Protocol string `json:"protocol"`
+	// SecPerIter and CPU are the training's mean time per iteration and
+	// the machine it ran on.
+	SecPerIter float64 `json:"sec_per_iter"`
+	CPU        string  `json:"cpu"`
+	// Command is how the weights were trained.
+	Command string `json:"command"`
+}
+
+// Recorded returns the record of a shipped source, or an error wrapping
+// ErrNotShipped.
+func Recorded(name string) (*Record, error) {
+	b, err := files.ReadFile("models/" + name + ".json")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("sources: %s: %w", name, ErrNotShipped)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rec Record
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, fmt.Errorf("sources: %s.json: %w", name, err)
+	}
+	return &rec, nil
+}
