@@ -67,7 +67,7 @@ func ImageFolder(dir string, opts ...Option) (*Memory, error) {
 	// The headers first: sizes, limits and the memory decoding will take.
 	forEach(len(files), cfg.workers, func(i int) {
 		if f := &files[i]; f.err == nil {
-			f.head, f.err = readHeader(f.path, &cfg)
+			f.err = contain(func() (err error) { f.head, err = readHeader(f.path, &cfg); return err })
 		}
 	})
 	firstBad := func() *FileError {
@@ -126,7 +126,7 @@ func ImageFolder(dir string, opts ...Option) (*Memory, error) {
 					continue
 				}
 				mem.acquire(f.head.cost)
-				f.err = decodeInto(buf[j*per:(j+1)*per], f.path, &f.head, cv)
+				f.err = contain(func() error { return decodeInto(buf[j*per:(j+1)*per], f.path, &f.head, cv) })
 				mem.release(f.head.cost)
 			}
 		}()
@@ -205,6 +205,18 @@ func commonSize(files []imageFile, ok []int) (w, h int, err error) {
 		b.WriteString(")")
 	}
 	return 0, 0, errors.New(b.String())
+}
+
+// contain returns fn's error, or its panic as an error: a decoder that
+// panics on a malformed file makes that file unusable, not the process
+// crash from a worker goroutine.
+func contain(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("the image decoder panicked: %v", v)
+		}
+	}()
+	return fn()
 }
 
 // forEach calls fn(i) for every i in [0, n) on up to workers goroutines.

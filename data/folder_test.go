@@ -10,6 +10,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -447,5 +448,39 @@ func TestImageFolderMaxMemory(t *testing.T) {
 				t.Errorf("images differ from the ones loaded with the default limit")
 			}
 		})
+	}
+}
+
+// A decoder that panics on a malformed file (here a format registered by
+// this test) makes the file skipped, not the process crash from a worker.
+func init() {
+	image.RegisterFormat("boom", "BOOM", func(io.Reader) (image.Image, error) { panic("boom while decoding") },
+		func(r io.Reader) (image.Config, error) {
+			b := make([]byte, 5)
+			io.ReadFull(r, b)
+			if b[4] == 'H' {
+				panic("boom in the header")
+			}
+			return image.Config{ColorModel: color.RGBAModel, Width: 2, Height: 2}, nil
+		})
+}
+
+func TestImageFolderDecoderPanics(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(clipart, "symbols/led_square_red.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.png"), raw)
+	writeFile(t, filepath.Join(dir, "b.png"), []byte("BOOMD"))
+	writeFile(t, filepath.Join(dir, "c.png"), []byte("BOOMH"))
+	m, err := ImageFolder(dir, Resolution(4), Workers(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk := m.Skipped()
+	if m.Len() != 1 || len(sk) != 2 || !strings.Contains(sk[0].Error(), "b.png: the image decoder panicked: boom while decoding") ||
+		!strings.Contains(sk[1].Error(), "c.png: the image decoder panicked: boom in the header") {
+		t.Errorf("%d images, skipped %v; want a.png and the two panics recorded", m.Len(), sk)
 	}
 }
