@@ -4,7 +4,9 @@
 # interleaved, at 1 and 2 threads, and prints a table of GFLOP/s and of the
 # ratio ours/PyTorch (medians over the rounds). With ITER=1 it also compares
 # whole WGAN-GP iterations of the paper's ResNet (internal/cmd/stepprof
-# against paper_resnet.py), in seconds per iteration.
+# against paper_resnet.py), in seconds per iteration: the iter rows time gan's
+# trainer, the bare rows stepprof's bare step (their ratio column is the
+# trainer's overhead over it).
 #
 # It needs Debian's PyTorch (apt-get install python3-torch); without it only
 # our figures are printed. Only one benchmark should run on the machine at a
@@ -74,8 +76,11 @@ while [ "$r" -lt "$ROUNDS" ]; do
 			for cfg in $ITER_CONFIGS; do
 				d=${cfg%:*} b=${cfg#*:}
 				echo "round $r/$ROUNDS, iteration d=$d batch=$b, $t thread(s)" >&2
-				GOMAXPROCS=$t "$tmp/stepprof" -d "$d" -batch "$b" -iters 2 |
-					awk -v t="$t" '{b = $3; sub(/:$/, "", b); print "OURS iter", $1, b, t, $(NF-1)}' >>"$tmp/results"
+				# The iter row is an iteration of gan's trainer (stepprof -trainer
+				# prints it after the bare step, which is kept as a "bare" row).
+				GOMAXPROCS=$t "$tmp/stepprof" -d "$d" -batch "$b" -iters 2 -trainer |
+					awk -v t="$t" '$1 ~ /^d=/ {b = $3; sub(/:$/, "", b); print "OURS bare", $1, b, t, $4}
+						$1 == "trainer" {b = $4; sub(/:$/, "", b); print "OURS iter", $2, b, t, $5}' >>"$tmp/results"
 				if [ "$have_torch" = 1 ]; then
 					torch scripts/bench/paper_resnet.py --threads "$t" --iters 2 "$cfg" |
 						awk '$1 == "RESULT" {print "TORCH", $2, $3, $4, $5, $6}' >>"$tmp/results"
@@ -91,7 +96,7 @@ res = collections.defaultdict(list)
 order = []
 for line in open(sys.argv[1]):
     f = line.split()
-    if f[1] == "iter":
+    if f[1] in ("iter", "bare"):
         who, mode, name, t, v = f[0], "iter", f[2] + " " + f[3], f[4], float(f[5])
     else:
         who, mode, name, t, v = f[0], f[1], f[2], f[3], float(f[4])
@@ -110,13 +115,17 @@ for mode, name in order:
     row = "| %s | %s |" % (mode, name)
     for t in threads:
         o, p = med(("OURS", mode, name, t)), med(("TORCH", mode, name, t))
-        fmt = "%.2f" if mode == "iter" else "%.1f"
+        fmt = "%.2f" if mode in ("iter", "bare") else "%.1f"
         cell = lambda v: (fmt % v) if v is not None else "-"
         # For iterations (seconds) the ratio is PyTorch's time over ours,
         # so that above 1 means faster, as for GFLOP/s.
         ratio = "-"
         if o and p:
             ratio = "%.2f" % ((p / o) if mode == "iter" else (o / p))
+        if mode == "bare" and o:
+            # The bare step against our own trainer: the trainer's overhead.
+            it = med(("OURS", "iter", name, t))
+            ratio = "trainer +%.1f%%" % (100 * (it / o - 1)) if it else "-"
         row += " %s | %s | %s |" % (cell(o), cell(p), ratio)
     print(row)
 PY

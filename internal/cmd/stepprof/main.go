@@ -96,5 +96,5 @@ func main() {
 	if _, err := tr.Run(context.Background()); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("d=%d res=%d batch=%d: %.3f s/iter (gan.Trainer, %+.1f%% over the bare step)\n", *d, *res, B, secs, 100*(secs/bare-1))
+	fmt.Printf("trainer d=%d res=%d batch=%d: %.3f s/iter (%+.1f%% over the bare step)\n", *d, *res, B, secs, 100*(secs/bare-1))
 }
