@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"github.com/gantry-go/gantry/autograd"
-	"github.com/gantry-go/gantry/metrics/internal/graynet"
+	"github.com/gantry-go/gantry/internal/graynet"
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/tensor"
 )
@@ -37,7 +37,7 @@ var (
 // 128-dimensional spatial mean of its last ReLU feature maps. It was trained
 // on 28×28 and 32×32 images and suits grayscale images of about that size;
 // RGB images are averaged to gray. Its test-set accuracy, recorded by the
-// trainer (metrics/internal/graytrain) in the weights' metadata and returned
+// trainer (internal/cmd/graytrain) in the weights' metadata and returned
 // by Meta, is
 //
 //	MNIST (the 10,000 test images):          98.93% at 28 px, 98.67% at 32 px
@@ -45,7 +45,7 @@ var (
 //
 // (6 epochs, seed 2018; rebuild with
 // sh scripts/data/fetch_full.sh DIR, then
-// go run ./metrics/internal/graytrain -epochs 6 -mnist DIR/mnist -fashion DIR/fashion-mnist.)
+// go run ./internal/cmd/graytrain -epochs 6 -mnist DIR/mnist -fashion DIR/fashion-mnist.)
 //
 // Results computed on these features are labelled "gantry-gray"; they are
 // not Inception FID and must not be compared with published FID values.

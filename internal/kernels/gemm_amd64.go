@@ -4,7 +4,7 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-//go:generate go run asmgen/main.go -out gemm_amd64.s -goout dconv_amd64.go
+//go:generate go run ../cmd/asmgen -out gemm_amd64.s -goout dconv_amd64.go
 
 // The microkernels of gemm_amd64.s. Each computes one whole tile
 // C = alpha*Ap*Bp + beta*C (see gemmKernel.tile) and reads C only when beta

@@ -20,8 +20,8 @@ func TestAsmGenerated(t *testing.T) {
 	}
 	dir := t.TempDir()
 	out, goOut := filepath.Join(dir, "gemm_amd64.s"), filepath.Join(dir, "dconv_amd64.go")
-	if msg, err := exec.Command(gobin, "run", "asmgen/main.go", "-out", out, "-goout", goOut).CombinedOutput(); err != nil {
-		t.Fatalf("go run asmgen/main.go: %v\n%s", err, msg)
+	if msg, err := exec.Command(gobin, "run", "../cmd/asmgen", "-out", out, "-goout", goOut).CombinedOutput(); err != nil {
+		t.Fatalf("go run ../cmd/asmgen: %v\n%s", err, msg)
 	}
 	for _, f := range []string{out, goOut} {
 		want, err := os.ReadFile(f)

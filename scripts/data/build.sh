@@ -42,5 +42,5 @@ cf8536b0aa1a6ac5fa3f23001093305c  train-images-idx3-ubyte.gz
 10bea18fdb374794d4bb42e356e600c9  train-labels-idx1-ubyte.gz
 SUMS
 
-go run ./scripts/data/mkshipped -mnist "$MNIST" -fashion "$FASHION" -out data/shipped
+go run ./internal/cmd/mkshipped -mnist "$MNIST" -fashion "$FASHION" -out data/shipped
 ( cd data/shipped && md5sum *.gz )

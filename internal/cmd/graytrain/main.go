@@ -2,7 +2,7 @@
 // feature extractor on the MNIST and Fashion-MNIST images shipped with gantry
 // (20 classes: digits 0-9, then clothes 0-9) and writes its weights:
 //
-//	go run ./metrics/internal/graytrain -out metrics/gray.safetensors
+//	go run ./internal/cmd/graytrain -out metrics/gray.safetensors
 //
 // Held out from training, for the reported test accuracy: 400 of the shipped
 // MNIST training images (chosen with the seed) and the 1000 shipped
@@ -24,7 +24,7 @@ import (
 	"github.com/gantry-go/gantry/autograd"
 	"github.com/gantry-go/gantry/data"
 	"github.com/gantry-go/gantry/data/shipped"
-	"github.com/gantry-go/gantry/metrics/internal/graynet"
+	"github.com/gantry-go/gantry/internal/graynet"
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/optim"
 	"github.com/gantry-go/gantry/tensor"

@@ -2,7 +2,7 @@
 // package data/shipped embeds, as gzipped IDX files. It is run by
 // scripts/data/build.sh, which fetches the full sets first:
 //
-//	go run ./scripts/data/mkshipped -mnist DIR -fashion DIR -out data/shipped
+//	go run ./internal/cmd/mkshipped -mnist DIR -fashion DIR -out data/shipped
 //
 // Each part is a class-balanced random subset drawn with a fixed seed, so the
 // output is the same byte for byte on every run.

@@ -1,7 +1,7 @@
 // Package graynet defines the small convolutional classifier behind metrics'
 // "gantry-gray" feature extractor: grayscale 28-32 px images, 20 classes
 // (MNIST digits 0-9, then Fashion-MNIST classes 0-9). The trainer is
-// metrics/internal/graytrain; the trained weights ship with package metrics.
+// internal/cmd/graytrain; the trained weights ship with package metrics.
 package graynet
 
 import (
