@@ -530,7 +530,7 @@ func updateEMA(ema, g *Generator, decay float64) {
 		}
 	}
 	for name, b := range nn.Buffers(ema) {
-		copy(b.T.Data(), src[name].Data())
+		copy(b.Value.Data(), src[name].Data())
 	}
 }
 

@@ -25,7 +25,7 @@
 // Module (Forward); normalisations implement Norm (Normalize(x, labels)), so
 // ResidualBlock takes a NormFunc and serves the generator (BatchNorms), the
 // critic (LayerNorms) and the conditional generator (CondBatchNorms) alike.
-// Modules that behave differently in training and evaluation implement Moder;
+// Modules that behave differently in training and evaluation implement TrainingMode;
 // SetTraining switches a whole model. Modules start in training mode.
 //
 // The layers follow PyTorch's layouts and names (Linear's weight is
@@ -91,7 +91,7 @@
 //
 // # Memory and ownership
 //
-// A Param's Value and a Buffer's T belong to the module. StateDict returns
+// A Param's Value and a Buffer's Value belong to the module. StateDict returns
 // those same tensors, not copies (State.Clone snapshots them); LoadStateDict
 // copies values into the module's existing tensors, so an optimizer that
 // holds them sees the loaded values. Load returns fresh tensors owned by the

@@ -25,9 +25,9 @@ type Norm interface {
 // (layer norm). A nil NormFunc means no normalisation.
 type NormFunc func(channels int) Norm
 
-// Moder is implemented by modules whose behaviour differs between training
-// and evaluation (BatchNorm2d, CondBatchNorm2d).
-type Moder interface {
+// TrainingMode is implemented by modules whose behaviour differs between
+// training and evaluation (BatchNorm2d, CondBatchNorm2d).
+type TrainingMode interface {
 	SetTraining(on bool)
 }
 
@@ -35,7 +35,7 @@ type Moder interface {
 // training (on) or evaluation (!on) mode. Modules start in training mode.
 func SetTraining(m any, on bool) {
 	for _, sub := range Modules(m) {
-		if md, ok := sub.(Moder); ok {
+		if md, ok := sub.(TrainingMode); ok {
 			md.SetTraining(on)
 		}
 	}

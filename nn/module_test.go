@@ -96,8 +96,8 @@ func TestLinearShapes(t *testing.T) {
 
 func TestBatchNormEvalUsesRunningStats(t *testing.T) {
 	bn := nn.NewBatchNorm2d(2)
-	copy(bn.RunningMean.T.Data(), []float32{1, -1})
-	copy(bn.RunningVar.T.Data(), []float32{4, 0.25})
+	copy(bn.RunningMean.Value.Data(), []float32{1, -1})
+	copy(bn.RunningVar.Value.Data(), []float32{4, 0.25})
 	nn.SetTraining(bn, false)
 	x := tensor.FromSlice([]float32{3, 1, -1, -0.5}, 1, 2, 2, 1)
 	y := bn.Forward(autograd.Const(x)).Value.Data()
@@ -108,7 +108,7 @@ func TestBatchNormEvalUsesRunningStats(t *testing.T) {
 			break
 		}
 	}
-	if bn.NumBatchesTracked.T.Item() != 0 {
+	if bn.NumBatchesTracked.Value.Item() != 0 {
 		t.Errorf("eval mode counted a batch")
 	}
 }

@@ -59,13 +59,13 @@ func (b *BatchNormConfig) Training() bool { return !b.eval }
 // statistics or the running ones, updating the running statistics in
 // training mode.
 func (b *BatchNormConfig) normalize(op string, x *autograd.Var, rs *RunningStats) *autograd.Var {
-	c := rs.RunningMean.T.Len()
+	c := rs.RunningMean.Value.Len()
 	if x.Value.Dims() != 4 || x.Value.Dim(1) != c {
 		panic(fmt.Sprintf("nn: %s: input %v, want [N,%d,H,W]", op, x.Value.Shape(), c))
 	}
 	if b.eval && !b.AlwaysBatchStats {
-		rm := autograd.Const(rs.RunningMean.T.Reshape(1, c, 1, 1))
-		inv := tensor.Rsqrt(tensor.AddScalar(rs.RunningVar.T, b.Eps)).Reshape(1, c, 1, 1)
+		rm := autograd.Const(rs.RunningMean.Value.Reshape(1, c, 1, 1))
+		inv := tensor.Rsqrt(tensor.AddScalar(rs.RunningVar.Value, b.Eps)).Reshape(1, c, 1, 1)
 		return autograd.Mul(autograd.Sub(x, rm), autograd.Const(inv))
 	}
 	n := x.Value.Len() / c
@@ -88,14 +88,14 @@ func (rs *RunningStats) update(mean, biasedVar *tensor.Tensor, n int, momentum f
 	if n > 1 {
 		unbias = float32(n) / float32(n-1)
 	}
-	rm, rv := rs.RunningMean.T.Data(), rs.RunningVar.T.Data()
+	rm, rv := rs.RunningMean.Value.Data(), rs.RunningVar.Value.Data()
 	md, vd := mean.Data(), biasedVar.Data()
 	for i := range rm {
 		rm[i] = (1-momentum)*rm[i] + momentum*md[i]
 		rv[i] = (1-momentum)*rv[i] + momentum*vd[i]*unbias
 	}
 	if rs.NumBatchesTracked != nil {
-		rs.NumBatchesTracked.T.Data()[0]++
+		rs.NumBatchesTracked.Value.Data()[0]++
 	}
 }
 

@@ -30,11 +30,11 @@ func (p *Param) Frozen() bool { return !p.RequiresGrad() }
 // Buffer is a tensor that belongs to a module's state but is not trained,
 // such as BatchNorm's running statistics. It is saved in state dicts.
 type Buffer struct {
-	T *tensor.Tensor
+	Value *tensor.Tensor
 }
 
 // NewBuffer returns a buffer holding t.
-func NewBuffer(t *tensor.Tensor) *Buffer { return &Buffer{T: t} }
+func NewBuffer(t *tensor.Tensor) *Buffer { return &Buffer{Value: t} }
 
 // Lister is implemented by modules that list their own parameters and
 // buffers instead of having their fields walked. Names are relative to the

@@ -33,7 +33,7 @@ func StateDict(m any) State {
 		case *Param:
 			sd[name] = v.Value
 		case *Buffer:
-			sd[name] = v.T
+			sd[name] = v.Value
 		}
 		return true
 	})

@@ -59,7 +59,7 @@ func TestLoadPyTorchFile(t *testing.T) {
 	if err := nn.LoadStateDict(m, sd, nn.LoadOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if n := m.BN.NumBatchesTracked.T.Item(); n != 3 {
+	if n := m.BN.NumBatchesTracked.Value.Item(); n != 3 {
 		t.Errorf("bn.num_batches_tracked (stored as I64) = %v; want 3", n)
 	}
 	nn.SetTraining(m, false)

@@ -210,12 +210,12 @@ func Min(t *Tensor, keepDims bool, axes ...int) *Tensor {
 	return reduce("Min", redMin, t, keepDims, axes)
 }
 
-// Var returns the variance of t over the given axes (every axis when none are
+// Variance returns the variance of t over the given axes (every axis when none are
 // given), dividing by n-ddof: ddof 0 is the biased (population) variance that
 // normalisation layers use, ddof 1 the unbiased one.
 //
 // It panics if an axis is out of range or repeated.
-func Var(t *Tensor, ddof int, keepDims bool, axes ...int) *Tensor {
+func Variance(t *Tensor, ddof int, keepDims bool, axes ...int) *Tensor {
 	m := Mean(t, true, axes...)
 	d := Square(Sub(t, m))
 	s := Sum(d, keepDims, axes...)

@@ -123,12 +123,12 @@ func TestReductions(t *testing.T) {
 			}
 		}
 	}
-	v := Var(FromSlice([]float32{1, 2, 3, 4}), 0, false)
+	v := Variance(FromSlice([]float32{1, 2, 3, 4}), 0, false)
 	if v.Item() != 1.25 {
-		t.Errorf("Var([1 2 3 4], ddof 0) = %v; want 1.25", v.Item())
+		t.Errorf("Variance([1 2 3 4], ddof 0) = %v; want 1.25", v.Item())
 	}
-	if v := Var(FromSlice([]float32{1, 2, 3, 4}), 1, false); math.Abs(float64(v.Item())-5.0/3) > 1e-6 {
-		t.Errorf("Var([1 2 3 4], ddof 1) = %v; want 5/3", v.Item())
+	if v := Variance(FromSlice([]float32{1, 2, 3, 4}), 1, false); math.Abs(float64(v.Item())-5.0/3) > 1e-6 {
+		t.Errorf("Variance([1 2 3 4], ddof 1) = %v; want 5/3", v.Item())
 	}
 	if m := Mean(FromSlice([]float32{1, 2, 3, 6}, 2, 2), false, 0); !Equal(m, FromSlice([]float32{2, 4})) {
 		t.Errorf("Mean over axis 0 = %v", m)
@@ -365,7 +365,7 @@ func TestStandardize(t *testing.T) {
 	for _, axes := range [][]int{{1, 2, 3}, {3}, {0, 2, 3}, {0, 1}, {1, 3}} {
 		y, m, v := Standardize(x, 1e-5, axes...)
 		wm := Mean(x, true, axes...)
-		wv := Var(x, 0, true, axes...)
+		wv := Variance(x, 0, true, axes...)
 		wy := Div(Sub(x, wm), Sqrt(AddScalar(wv, 1e-5)))
 		if !AllClose(y, wy, 1e-4, 1e-5) || !AllClose(m, wm, 1e-5, 1e-6) || !AllClose(v, wv, 1e-5, 1e-6) {
 			t.Errorf("Standardize(axes %v) differs from the composite", axes)

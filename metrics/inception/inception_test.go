@@ -274,7 +274,7 @@ func TestLoadState(t *testing.T) {
 	if err := n.LoadState(withExtras); err != nil {
 		t.Fatalf("LoadState with fc and without counters: %v", err)
 	}
-	if v := n.Mixed5b.Branch1x1.BN.RunningVar.T.At(5); v != 2 {
+	if v := n.Mixed5b.Branch1x1.BN.RunningVar.Value.At(5); v != 2 {
 		t.Errorf("running_var not loaded: %v", v)
 	}
 
@@ -296,7 +296,7 @@ func TestLoadState(t *testing.T) {
 	if !strings.HasPrefix(err.Error(), "inception: LoadState: ") {
 		t.Errorf("error %q lacks the package prefix", err)
 	}
-	if v := n.Mixed5b.Branch1x1.BN.RunningVar.T.At(5); v != 2 {
+	if v := n.Mixed5b.Branch1x1.BN.RunningVar.Value.At(5); v != 2 {
 		t.Errorf("failed load changed the network")
 	}
 

@@ -70,7 +70,7 @@ func normReLU(y *tensor.Tensor, bn *nn.BatchNorm2d) {
 	c := y.Dim(1)
 	scale, shift := tensor.New(c), tensor.New(c)
 	g, beta := bn.Weight.Value.Data(), bn.Bias.Value.Data()
-	mean, vr := bn.RunningMean.T.Data(), bn.RunningVar.T.Data()
+	mean, vr := bn.RunningMean.Value.Data(), bn.RunningVar.Value.Data()
 	for i := range c {
 		a := float64(g[i]) / math.Sqrt(float64(vr[i])+float64(bn.Eps))
 		scale.Data()[i] = float32(a)
