@@ -201,7 +201,8 @@ func (g *Generator) SampleLabels(n int, labels []int, r *rand.Rand) *tensor.Tens
 // as Sample does: in batches of at most SampleBatch, without a graph and
 // without touching running statistics.
 //
-// It panics if z or labels do not fit the generator.
+// It panics if z or labels do not fit the generator, or if N is 1 at 16×16
+// (whose 1×1 start leaves the first batch norm one value per channel).
 func (g *Generator) Generate(z *tensor.Tensor, labels []int) *tensor.Tensor {
 	cfg := g.Config
 	if z.Dims() != 2 || z.Dim(1) != cfg.ZDim {
@@ -209,6 +210,9 @@ func (g *Generator) Generate(z *tensor.Tensor, labels []int) *tensor.Tensor {
 	}
 	n := z.Dim(0)
 	checkLabels("Generator.Generate", cfg, labels, n)
+	if cfg.Start() == 1 && n < 2 {
+		panic(fmt.Sprintf("gan: Generator.Generate: %d image at %dx%d: the first batch norm sees one value per sample and channel there, so a batch needs at least 2", n, cfg.Resolution, cfg.Resolution))
+	}
 	training := isTraining(g)
 	nn.SetTraining(g, false)
 	defer nn.SetTraining(g, training)

@@ -169,3 +169,10 @@ func TestSaveHalf(t *testing.T) {
 		}
 	}
 }
+
+func TestSampleOneAt16Panics(t *testing.T) {
+	g := gan.NewGenerator(gan.Config{Resolution: 16, Channels: 1, Width: 2}, rng(1))
+	assert.PanicsWithValue(t, "gan: Generator.Generate: 1 image at 16x16: the first batch norm sees one value per sample and channel there, so a batch needs at least 2", func() { g.Sample(1, rng(2)) })
+	assert.Equal(t, []int{2, 1, 16, 16}, g.Sample(2, rng(2)).Shape())
+	assert.Equal(t, []int{1, 1, 32, 32}, gan.NewGenerator(gan.Config{Resolution: 32, Channels: 1, Width: 2}, rng(1)).Sample(1, rng(2)).Shape())
+}
