@@ -41,9 +41,9 @@
 //
 // Constructors take a seeded *rand.Rand, so a seed fixes a model. Linear,
 // Conv2d and Embedding start as PyTorch's do (TorchDefault, N(0,1));
-// NewResidualBlock applies the paper's rules (PaperHeUniform for its 3×3
-// convolutions, GlorotUniform for its 1×1 shortcut, zero biases; PAPER.md
-// §1.6). Architectures re-initialise other layers with the functions in
+// NewResidualBlock applies the rules of the Transferring GANs code
+// (PaperHeUniform for its 3×3 convolutions, GlorotUniform for its 1×1
+// shortcut, zero biases; their docs give the exact bounds). Architectures re-initialise other layers with the functions in
 // init.go: PaperHeUniform, GlorotUniform, KaimingNormal, KaimingUniform,
 // DCGANNormal, Normal, Uniform. A nil *rand.Rand leaves weights at zero, for
 // a model that is about to be loaded from a file.

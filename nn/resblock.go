@@ -29,8 +29,9 @@ func (r Resample) String() string {
 	return fmt.Sprintf("Resample(%d)", int(r))
 }
 
-// ResidualBlock is the pre-activation residual block of the paper's 64×64
-// ResNet (PAPER.md §1.2):
+// ResidualBlock is the pre-activation residual block of the 64×64 ResNet of
+// Transferring GANs (Wang et al., ECCV 2018), itself the block of
+// Gulrajani et al.'s WGAN-GP ResNet:
 //
 //	h   = conv2(relu(norm2(conv1(relu(norm1(x))))))
 //	out = shortcut(x) + h

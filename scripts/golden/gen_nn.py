@@ -167,7 +167,7 @@ class BN(nn.BatchNorm2d):
 
 
 class ResidualBlock(nn.Module):
-    """PAPER.md 1.2, named as gantry's nn.ResidualBlock."""
+    """The Transferring GANs residual block, named as gantry's nn.ResidualBlock."""
 
     def __init__(self, cin, cout, k, resample, norm):
         super().__init__()
@@ -364,7 +364,7 @@ def gen_blocks():
     add("up_condbn", ResidualBlock(4, 3, 3, "up", lambda c: CondBatchNorm2d(3, c)), rand(3, 4, 2, 2),
         labels=torch.tensor([1, 2, 1]))
     g = Golden({
-        "description": "ResidualBlock (PAPER.md 1.2) in training mode; keys as layers.json, plus "
+        "description": "ResidualBlock (Transferring GANs) in training mode; keys as layers.json, plus "
                        "<case>/gp = sum(grad_x^2) with grad_x = d sum(out*g)/dx (create_graph) and "
                        "<case>/gradgp/* = d gp / d (x, params): second order through the block",
         "cases": {c.name: repr(c.module) for c in cases},
