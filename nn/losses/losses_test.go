@@ -104,4 +104,3 @@ func TestPanicsNameTheProblem(t *testing.T) {
 	})
 	assert.Panics(t, func() { losses.GradientPenaltyAt(critic, tensor.New(2, 3), 10) }) // [2 3] scores for 2 images
 }
-
