@@ -66,6 +66,17 @@ type Record struct {
 	CPU        string  `json:"cpu"`
 	// Command is how the weights were trained.
 	Command string `json:"command"`
+	// Check is the checksum (gan.Checksum) of the model after the first
+	// Check.Iteration iterations of that command, from the run's log:
+	// `trainsource -source NAME -check` retrains them on a fresh machine
+	// and compares, bit for bit.
+	Check Check `json:"check"`
+}
+
+// Check is a model checksum at an iteration of a source's training.
+type Check struct {
+	Iteration int    `json:"iteration"`
+	SHA256    string `json:"sha256"`
 }
 
 // Recorded returns the record of a shipped source, or an error wrapping

@@ -18,6 +18,12 @@
 // model's section of DIR/README.md:
 //
 //	go run ./internal/cmd/trainsource -source mnist -out runs/source-mnist -ship sources/models
+//
+// With -check it retrains the first iterations of a shipped source (its
+// record's Check.Iteration, 100) in a temporary folder and compares the
+// model's checksum with the record, bit for bit:
+//
+//	go run ./internal/cmd/trainsource -source mnist -check
 package main
 
 import (
@@ -32,6 +38,7 @@ import (
 	"github.com/gantry-go/gantry/data"
 	"github.com/gantry-go/gantry/data/shipped"
 	"github.com/gantry-go/gantry/gan"
+	"github.com/gantry-go/gantry/sources"
 )
 
 // source is one shipped source model's recipe.
@@ -56,8 +63,16 @@ func main() {
 	out := flag.String("out", "", "run folder (resumed when it holds a checkpoint)")
 	iters := flag.Int("iters", 2000, "iterations to reach")
 	ship := flag.String("ship", "", "write the latest checkpoint of -out as a shipped source into this folder")
+	check := flag.Bool("check", false, "retrain the first iterations of the shipped source and compare its checksum")
 	flag.Parse()
 	src, ok := recipes[*name]
+	if *check && ok {
+		if err := checkSource(*name, src, *dataDir); err != nil {
+			fmt.Fprintln(os.Stderr, "trainsource:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if !ok || *out == "" {
 		fmt.Fprintln(os.Stderr, "usage: trainsource -source mnist|fashion|mnist-cond -out DIR [-iters N] [-data DIR]")
 		os.Exit(2)
@@ -73,6 +88,33 @@ func main() {
 		fmt.Fprintln(os.Stderr, "trainsource:", err)
 		os.Exit(1)
 	}
+}
+
+// checkSource retrains the first iterations of a shipped source and compares
+// the model's checksum with its record.
+func checkSource(name string, src source, dataDir string) error {
+	rec, err := sources.Recorded(name)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "trainsource-check")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := run(src, dataDir, dir, rec.Check.Iteration); err != nil {
+		return err
+	}
+	m, err := gan.Load(filepath.Join(dir, gan.CheckpointName(rec.Check.Iteration)))
+	if err != nil {
+		return err
+	}
+	got := gan.Checksum(m.StateDict())
+	if got != rec.Check.SHA256 {
+		return fmt.Errorf("%s after %d iterations: checksum %s, the record says %s", name, rec.Check.Iteration, got, rec.Check.SHA256)
+	}
+	fmt.Printf("%s: the first %d iterations reproduce bit for bit (sha256 %s)\n", name, rec.Check.Iteration, got)
+	return nil
 }
 
 func run(src source, dataDir, out string, iters int) error {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/gantry-go/gantry/data"
@@ -59,8 +60,13 @@ func shipSource(name string, src source, run, dir string) error {
 	if err != nil {
 		return err
 	}
+	check, err := firstCheck(filepath.Join(run, gan.LogFile), 100)
+	if err != nil {
+		return err
+	}
 	rec := sources.Record{
-		Name: name, Iteration: stats.iteration, FID: rep.FID.Value, KID: rep.KID.Value, FIDFloat32: full.FID.Value,
+		Check: check,
+		Name:  name, Iteration: stats.iteration, FID: rep.FID.Value, KID: rep.KID.Value, FIDFloat32: full.FID.Value,
 		RealVsReal: rvr, Protocol: rep.FID.String(), SecPerIter: stats.secPerIter, CPU: cpuModel(),
 		Command: fmt.Sprintf("go run ./internal/cmd/trainsource -source %s -out runs/source-%s -iters %d", name, name, stats.iteration),
 	}
@@ -211,4 +217,29 @@ func updateReadme(path, name, body string) error {
 		text = strings.TrimRight(text, "\n") + "\n\n" + block + "\n"
 	}
 	return os.WriteFile(path, []byte(text), 0o644)
+}
+
+// firstCheck returns the checksum the run's log records for its checkpoint at
+// iteration it, or, for a run that never reached it, its first checkpoint.
+func firstCheck(logPath string, it int) (sources.Check, error) {
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		return sources.Check{}, err
+	}
+	re := regexp.MustCompile(`checkpoint-(\d+)\.safetensors: model sha256 ([0-9a-f]{64})`)
+	var first sources.Check
+	for _, m := range re.FindAllSubmatch(b, -1) {
+		n, _ := strconv.Atoi(string(m[1]))
+		c := sources.Check{Iteration: n, SHA256: string(m[2])}
+		if n == it {
+			return c, nil
+		}
+		if first.SHA256 == "" || n < first.Iteration {
+			first = c
+		}
+	}
+	if first.SHA256 == "" {
+		return first, fmt.Errorf("%s records no checkpoint checksum", logPath)
+	}
+	return first, nil
 }

@@ -42,6 +42,8 @@ func TestShip(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &rec))
 	assert.Equal(t, 2, rec.Iteration)
+	assert.Equal(t, 2, rec.Check.Iteration)
+	assert.Len(t, rec.Check.SHA256, 64)
 	assert.InDelta(t, rec.FIDFloat32, rec.FID, 0.01*rec.FIDFloat32)
 	back, err := gan.Load(filepath.Join(dir, "mnist.safetensors"))
 	require.NoError(t, err)
