@@ -255,3 +255,24 @@ func TestRankSources(t *testing.T) {
 	assert.Less(t, rank[0].FID.Value, rank[1].FID.Value)
 	assert.Equal(t, "gantry-gray", rank[0].FID.Extractor)
 }
+
+func TestOpenSource(t *testing.T) {
+	dir := t.TempDir()
+	src := tinySource(t)
+	require.NoError(t, gan.Save(dir+"/m.safetensors", src))
+	m, err := transfer.OpenSource(dir + "/m.safetensors")
+	require.NoError(t, err)
+	assert.Equal(t, src.Config, m.Config)
+
+	run := t.TempDir()
+	_, err = gan.Train(context.Background(), src, tinyTarget(8, 0), gan.Options{Iterations: 1, BatchSize: 4, NCritic: 1, Dir: run})
+	require.NoError(t, err)
+	m, err = transfer.OpenSource(run)
+	require.NoError(t, err)
+	assert.Equal(t, src.Config, m.Config)
+
+	_, err = transfer.OpenSource(dir + "/missing.safetensors")
+	require.ErrorContains(t, err, "shipped:mnist")
+	_, err = transfer.OpenSource("shipped:cifar")
+	require.ErrorContains(t, err, "no shipped source")
+}
