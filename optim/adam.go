@@ -70,7 +70,8 @@ func (c *AdamConfig) check() string {
 //	w ← w − lr/(1 − β1^t) · m / (√v / √(1 − β2^t) + eps)
 //
 // Its state per parameter is m ("exp_avg"), v ("exp_avg_sq"), v̂
-// ("max_exp_avg_sq", with AMSGrad) and t.
+// ("max_exp_avg_sq", with AMSGrad) and t. Its groups' hyper-parameters (C in
+// AddGroup and Config) are AdamConfig values.
 type Adam struct {
 	core[AdamConfig]
 }
@@ -118,22 +119,6 @@ func NewAdamW(params []NamedParam, cfg AdamConfig) *Adam {
 	a.AddGroup(params, cfg)
 	return a
 }
-
-// AddGroup adds a parameter group with its own hyper-parameters and returns
-// its index.
-//
-// It panics as NewAdam does, and if a parameter or name is already in
-// another group.
-func (a *Adam) AddGroup(params []NamedParam, cfg AdamConfig) int {
-	a.addGroup(params, cfg)
-	return len(a.groups) - 1
-}
-
-// Config returns the hyper-parameters of group i, which may be changed
-// between steps.
-//
-// It panics if i is out of range.
-func (a *Adam) Config(i int) *AdamConfig { return &a.group(i, "Config").cfg }
 
 func adamUpdate(c *AdamConfig, s *slot, decoupled bool) {
 	w, g := s.p.Value.Data(), s.p.Grad.Data()

@@ -113,6 +113,23 @@ func (c *core[C]) panicf(format string, args ...any) {
 	panic(fmt.Sprintf("optim: "+c.k.name+": "+format, args...))
 }
 
+// AddGroup adds a parameter group with its own hyper-parameters and returns
+// its index.
+//
+// It panics as the optimizer's constructor does (an invalid cfg, empty
+// params, an empty or repeated name, a nil parameter or one given twice),
+// and if a parameter or name is already in another group.
+func (c *core[C]) AddGroup(params []NamedParam, cfg C) int {
+	c.addGroup(params, cfg)
+	return len(c.groups) - 1
+}
+
+// Config returns the hyper-parameters of group i, which may be changed
+// between steps.
+//
+// It panics if i is out of range.
+func (c *core[C]) Config(i int) *C { return &c.group(i, "Config").cfg }
+
 // addGroup validates and adds a group.
 func (c *core[C]) addGroup(params []NamedParam, cfg C) {
 	if c.byName == nil {

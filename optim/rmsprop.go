@@ -60,7 +60,9 @@ func (c *RMSpropConfig) check() string {
 //	w ← w − lr·g/d                                 (otherwise)
 //
 // Its state per parameter is s ("square_avg"), a ("grad_avg", when
-// centered), b ("momentum_buffer", when μ > 0) and the step count.
+// centered), b ("momentum_buffer", when μ > 0) and the step count. Its
+// groups' hyper-parameters (C in AddGroup and Config) are RMSpropConfig
+// values.
 type RMSprop struct {
 	core[RMSpropConfig]
 }
@@ -99,22 +101,6 @@ func NewRMSprop(params []NamedParam, cfg RMSpropConfig) *RMSprop {
 	o.AddGroup(params, cfg)
 	return o
 }
-
-// AddGroup adds a parameter group with its own hyper-parameters and returns
-// its index.
-//
-// It panics as NewRMSprop does, and if a parameter or name is already in
-// another group.
-func (o *RMSprop) AddGroup(params []NamedParam, cfg RMSpropConfig) int {
-	o.addGroup(params, cfg)
-	return len(o.groups) - 1
-}
-
-// Config returns the hyper-parameters of group i, which may be changed
-// between steps.
-//
-// It panics if i is out of range.
-func (o *RMSprop) Config(i int) *RMSpropConfig { return &o.group(i, "Config").cfg }
 
 func rmspropUpdate(c *RMSpropConfig, s *slot) {
 	w, g := s.p.Value.Data(), s.p.Grad.Data()

@@ -52,7 +52,8 @@ func (c *SGDConfig) check() string {
 //	w ← w − lr·g
 //
 // Its state per parameter is b ("momentum_buffer", kept only when
-// Momentum ≠ 0) and the step count.
+// Momentum ≠ 0) and the step count. Its groups' hyper-parameters (C in
+// AddGroup and Config) are SGDConfig values.
 type SGD struct {
 	core[SGDConfig]
 }
@@ -77,22 +78,6 @@ func NewSGD(params []NamedParam, cfg SGDConfig) *SGD {
 	o.AddGroup(params, cfg)
 	return o
 }
-
-// AddGroup adds a parameter group with its own hyper-parameters and returns
-// its index.
-//
-// It panics as NewSGD does, and if a parameter or name is already in
-// another group.
-func (o *SGD) AddGroup(params []NamedParam, cfg SGDConfig) int {
-	o.addGroup(params, cfg)
-	return len(o.groups) - 1
-}
-
-// Config returns the hyper-parameters of group i, which may be changed
-// between steps.
-//
-// It panics if i is out of range.
-func (o *SGD) Config(i int) *SGDConfig { return &o.group(i, "Config").cfg }
 
 func sgdUpdate(c *SGDConfig, s *slot) {
 	w, g := s.p.Value.Data(), s.p.Grad.Data()

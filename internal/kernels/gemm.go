@@ -63,6 +63,12 @@ func checkGemmRowsB(transA, transB bool, m, n, k int, a []float32, lda int, b []
 // SgemmRowsBRef is the plain triple loop for SgemmRowsB.
 func SgemmRowsBRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, bRows []int, beta float32, c []float32, ldc int) {
 	checkGemmRowsB(transA, transB, m, n, k, a, lda, b, bRows, c, ldc)
+	refLoop(transA, transB, m, n, k, alpha, a, lda, b, bRows, beta, c, ldc)
+}
+
+// refLoop is the triple loop of both references; row r of the stored B
+// starts at b[bRows[r]].
+func refLoop(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, bRows []int, beta float32, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
 			var s float32
@@ -125,30 +131,11 @@ func checkMat(name string, r, c int, s []float32, ld int) {
 // float32 accumulator, single-threaded. Tests compare every fast path with it.
 func SgemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			var s float32
-			for p := 0; p < k; p++ {
-				var av, bv float32
-				if transA {
-					av = a[p*lda+i]
-				} else {
-					av = a[i*lda+p]
-				}
-				if transB {
-					bv = b[j*ldb+p]
-				} else {
-					bv = b[p*ldb+j]
-				}
-				s += av * bv
-			}
-			if beta == 0 {
-				c[i*ldc+j] = alpha * s
-			} else {
-				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
-			}
-		}
+	rows := make([]int, max(n, k)) // the stored B's rows, ldb apart
+	for r := range rows {
+		rows[r] = r * ldb
 	}
+	refLoop(transA, transB, m, n, k, alpha, a, lda, b, rows, beta, c, ldc)
 }
 
 // sgemm runs the blocked GEMM with the best microkernel for the shape. When

@@ -29,30 +29,14 @@ func rowsImpls() []rowsImpl {
 			gemmDotParallel(d, m, n, k, alpha, a, lda, b, 1, bRows, beta, c, ldc)
 		}})
 	}
-	kerns := gemmKernels()
-	if !slices.Contains(kerns, kernelGo) {
-		kerns = append(kerns, kernelGo)
-	}
-	for _, k := range kerns {
-		small := *k
-		small.name += "/smallblocks"
-		small.mc, small.kc, small.nc = 2*k.mr, 5, 3*k.nr
-		kernList := []*gemmKernel{k, &small}
-		if k.copyMasked != nil || k.transpose != nil {
-			plain := small
-			plain.name = k.name + "/smallblocks/gopack"
-			plain.copyMasked, plain.transpose = nil, nil
-			kernList = append(kernList, &plain)
-		}
-		for _, kern := range kernList {
-			impls = append(impls, rowsImpl{kern.name, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, bRows []int, beta float32, c []float32, ldc int) {
-				checkGemmRowsB(transA, transB, m, n, k, a, lda, b, bRows, c, ldc)
-				if m == 0 || n == 0 {
-					return
-				}
-				gemmBlocked(kern, transA, transB, m, n, k, alpha, a, lda, b, 1, bRows, beta, c, ldc)
-			}})
-		}
+	for _, kern := range testKernels() {
+		impls = append(impls, rowsImpl{kern.name, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, bRows []int, beta float32, c []float32, ldc int) {
+			checkGemmRowsB(transA, transB, m, n, k, a, lda, b, bRows, c, ldc)
+			if m == 0 || n == 0 {
+				return
+			}
+			gemmBlocked(kern, transA, transB, m, n, k, alpha, a, lda, b, 1, bRows, beta, c, ldc)
+		}})
 	}
 	return impls
 }

@@ -31,30 +31,14 @@ func gemmImpls() []gemmImpl {
 			gemmDotParallel(d, m, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
 		}})
 	}
-	kerns := gemmKernels()
-	if !slices.Contains(kerns, kernelGo) {
-		kerns = append(kerns, kernelGo)
-	}
-	for _, k := range kerns {
-		small := *k
-		small.name += "/smallblocks"
-		small.mc, small.kc, small.nc = 2*k.mr, 5, 3*k.nr
-		kernList := []*gemmKernel{k, &small}
-		if k.copyMasked != nil || k.transpose != nil {
-			plain := small
-			plain.name = k.name + "/smallblocks/gopack"
-			plain.copyMasked, plain.transpose = nil, nil
-			kernList = append(kernList, &plain)
-		}
-		for _, kern := range kernList {
-			impls = append(impls, gemmImpl{kern.name, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-				checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-				if m == 0 || n == 0 {
-					return
-				}
-				gemmBlocked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
-			}})
-		}
+	for _, kern := range testKernels() {
+		impls = append(impls, gemmImpl{kern.name, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+			if m == 0 || n == 0 {
+				return
+			}
+			gemmBlocked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
+		}})
 	}
 	return impls
 }
@@ -309,4 +293,28 @@ func TestSgemmPanics(t *testing.T) {
 	if !panics(func() { Sgemm(false, false, 4, 4, 4, 1, s, 4, s, 4, 0, s[:15], 4) }) {
 		t.Error("short C did not panic")
 	}
+}
+
+// testKernels returns every microkernel of this machine (and the plain-Go
+// one), each also with tiny blocks, so that every partial-block path runs,
+// and, for a kernel with its own packing routines, with Go's packing.
+func testKernels() []*gemmKernel {
+	kerns := gemmKernels()
+	if !slices.Contains(kerns, kernelGo) {
+		kerns = append(kerns, kernelGo)
+	}
+	var out []*gemmKernel
+	for _, k := range kerns {
+		small := *k
+		small.name += "/smallblocks"
+		small.mc, small.kc, small.nc = 2*k.mr, 5, 3*k.nr
+		out = append(out, k, &small)
+		if k.copyMasked != nil || k.transpose != nil {
+			plain := small
+			plain.name = k.name + "/smallblocks/gopack"
+			plain.copyMasked, plain.transpose = nil, nil
+			out = append(out, &plain)
+		}
+	}
+	return out
 }
