@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"testing"
+
+	"github.com/gantry-go/gantry/internal/kernels"
 )
 
 // convInputGradNaive and convWeightGradNaive are the textbook gradients of
@@ -97,22 +99,21 @@ func TestConv2dPaths(t *testing.T) {
 	if testing.Short() {
 		cases = cases[:len(cases)-4]
 	}
-	defer func(hw, c, hw1, c1, dn, dc, sk int) {
-		implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC, directMinN, directMinC, smallKMax = hw, c, hw1, c1, dn, dc, sk
-	}(implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC, directMinN, directMinC, smallKMax)
+	defer func(t kernels.ConvTuning) { kernels.Tuning = t }(kernels.Tuning)
+	tu := &kernels.Tuning
 	r := rng(11)
 	// Each case runs through the direct kernels where they apply (on a
 	// machine that has them), then through the GEMM paths with and
 	// without their thresholds.
 	for _, minHW := range []int{0, 1, 1 << 30} {
-		implicitMinHW, implicitMinC, direct1x1MinHW, direct1x1MinC = max(minHW, 1), 1, max(minHW, 1), 1
-		directMinN, directMinC = 1<<30, 1<<30
-		smallKMax = 32
+		tu.ImplicitMinHW, tu.ImplicitMinC, tu.Direct1x1MinHW, tu.Direct1x1MinC = max(minHW, 1), 1, max(minHW, 1), 1
+		tu.DirectMinN, tu.DirectMinC = 1<<30, 1<<30
+		tu.SmallKMax = 32
 		if minHW == 1<<30 {
-			smallKMax = 0 // the batched im2col GEMM
+			tu.SmallKMax = 0 // the batched im2col GEMM
 		}
 		if minHW == 0 {
-			directMinN, directMinC = 1, 1
+			tu.DirectMinN, tu.DirectMinC = 1, 1
 		}
 		for _, c := range cases {
 			name := fmt.Sprintf("%v*%v/%+v/minHW=%d", c.x, c.w, c.p, minHW)

@@ -1,7 +1,10 @@
 // Package kernels holds the numeric loops under package tensor: GEMM,
 // convolution lowering (im2col/col2im), the direct convolution on blocks of
 // 16 images (DirectConv, DirectConvWeightGrad), and the worker pool that
-// spreads them over the machine's cores.
+// spreads them over the machine's cores. Conv2d, Conv2dInputGrad and
+// Conv2dWeightGrad (convpath.go) choose among the convolution algorithms
+// for a shape, next to the kernels they choose between, so package tensor
+// makes one call per convolution.
 //
 // Every kernel has a plain-Go reference. On amd64, faster implementations in
 // assembly are chosen at run time from the CPU's features; building with
