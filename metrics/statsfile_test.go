@@ -12,9 +12,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/gantry-go/gantry/internal/safetensors"
 	"github.com/gantry-go/gantry/tensor"
 )
+
+// statsTol is the relative tolerance of float64 results computed twice
+// from the same statistics.
+const statsTol = 1e-12
 
 func TestStatsFileRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
@@ -22,52 +29,43 @@ func TestStatsFileRoundTrip(t *testing.T) {
 	a.Add(tensor.RandN(r, 40, 5))
 	b.Add(tensor.AddScalar(tensor.RandN(r, 30, 5), 0.3))
 	var buf bytes.Buffer
-	if err := a.Save(&buf); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, a.Save(&buf))
 	c, err := LoadStats(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Name() != "ext" || c.Len() != 40 || c.Dim() != 5 {
-		t.Fatalf("loaded stats %q n=%d d=%d", c.Name(), c.Len(), c.Dim())
-	}
-	want, got := FID(a, b).Value, FID(c, b).Value
-	if math.Abs(got-want) > 1e-12*want {
-		t.Errorf("FID from loaded stats = %.17g; want %.17g", got, want)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "ext", c.Name())
+	assert.Equal(t, 40, c.Len())
+	assert.Equal(t, 5, c.Dim())
+	want := FID(a, b).Value
+	assert.InEpsilon(t, want, FID(c, b).Value, statsTol, "FID from loaded stats")
 
 	path := filepath.Join(t.TempDir(), "ref.stats")
-	if err := a.SaveFile(path); err != nil {
-		t.Fatal(err)
-	}
-	if d, err := LoadStatsFile(path); err != nil || math.Abs(FID(d, b).Value-want) > 1e-12*want {
-		t.Errorf("LoadStatsFile: %v", err)
-	}
-	if _, err := LoadStatsFile(filepath.Join(t.TempDir(), "none")); err == nil {
-		t.Error("LoadStatsFile of a missing file: no error")
-	}
+	require.NoError(t, a.SaveFile(path))
+	d, err := LoadStatsFile(path)
+	require.NoError(t, err)
+	assert.InEpsilon(t, want, FID(d, b).Value, statsTol, "FID from LoadStatsFile")
+	_, err = LoadStatsFile(filepath.Join(t.TempDir(), "none"))
+	assert.Error(t, err, "LoadStatsFile of a missing file")
 
 	// Damaged data is an error, never a panic.
 	full := buf.Bytes()
 	for _, n := range []int{0, 5, 8, 40, len(full) - 1} {
-		if _, err := LoadStats(bytes.NewReader(full[:n])); err == nil {
-			t.Errorf("LoadStats of %d of %d bytes: no error", n, len(full))
-		}
+		_, err := LoadStats(bytes.NewReader(full[:n]))
+		assert.Error(t, err, "LoadStats of %d of %d bytes", n, len(full))
 	}
 	var f32 bytes.Buffer
-	safetensors.Write(&f32, []safetensors.Tensor[float32]{
+	require.NoError(t, safetensors.Write(&f32, []safetensors.Tensor[float32]{
 		{Name: "mu", Shape: []int{1}, Data: []float32{0}},
 		{Name: "sigma", Shape: []int{1, 1}, Data: []float32{1}},
-	}, map[string]string{"n": "3"})
-	bad := f32.Bytes()
-	if _, err := LoadStats(bytes.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "dtype") {
-		t.Errorf("LoadStats with F32 data: %v", err)
+	}, map[string]string{"n": "3"}))
+	_, err = LoadStats(bytes.NewReader(f32.Bytes()))
+	if assert.Error(t, err, "LoadStats with F32 data") {
+		assert.Contains(t, err.Error(), "dtype")
 	}
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "x"), bad, 0o644)
-	if _, err := LoadStatsFile(filepath.Join(dir, "x")); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "x")) {
-		t.Errorf("LoadStatsFile error does not name the file: %v", err)
+	bad := filepath.Join(t.TempDir(), "x")
+	require.NoError(t, os.WriteFile(bad, f32.Bytes(), 0o644))
+	_, err = LoadStatsFile(bad)
+	if assert.Error(t, err) {
+		assert.Contains(t, err.Error(), bad, "LoadStatsFile's error names the file")
 	}
 }
 
@@ -106,14 +104,14 @@ func TestLoadStatsRejects(t *testing.T) {
 	for _, c := range cases {
 		for _, r := range []io.Reader{bytes.NewReader(c.in), bufio.NewReader(bytes.NewReader(c.in))} {
 			_, err := LoadStats(r)
-			if err == nil || !strings.HasPrefix(err.Error(), "metrics: LoadStats: ") || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("%s: LoadStats = %v; want an error mentioning %q", c.name, err, c.want)
+			if assert.Error(t, err, c.name) {
+				assert.True(t, strings.HasPrefix(err.Error(), "metrics: LoadStats: "), "%s: %v lacks the prefix", c.name, err)
+				assert.Contains(t, err.Error(), c.want, c.name)
 			}
 		}
 	}
-	if _, err := LoadStats(bytes.NewReader(stats1(`{`+statsMeta+`,`+muEntry+`,`+sigEntry+`}`, 0, 1))); err != nil {
-		t.Errorf("LoadStats of a valid file: %v", err)
-	}
+	_, err := LoadStats(bytes.NewReader(stats1(`{`+statsMeta+`,`+muEntry+`,`+sigEntry+`}`, 0, 1)))
+	assert.NoError(t, err, "LoadStats of a valid file")
 }
 
 func TestStatsSaveFileErrors(t *testing.T) {
@@ -122,19 +120,16 @@ func TestStatsSaveFileErrors(t *testing.T) {
 	s := NewStats("ext", 2)
 	s.Add(tensor.Ones(1, 2))
 	err := s.SaveFile(path)
-	if err == nil || !strings.HasPrefix(err.Error(), "metrics: Stats.SaveFile "+path+": ") {
-		t.Errorf("SaveFile of one vector = %v; want an error naming %s", err, path)
+	if assert.Error(t, err, "SaveFile of one vector") {
+		assert.True(t, strings.HasPrefix(err.Error(), "metrics: Stats.SaveFile "+path+": "), "%v does not name %s", err, path)
 	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
-		t.Errorf("a failed SaveFile left %v", ents)
-	}
+	ents, _ := os.ReadDir(dir)
+	assert.Empty(t, ents, "a failed SaveFile left files")
 	s.Add(tensor.Zeros(1, 2))
-	if err := s.SaveFile(path); err != nil {
-		t.Fatal(err)
-	}
-	if st, err := os.Stat(path); err != nil || st.Mode().Perm()&0o044 != 0o044 {
-		t.Errorf("SaveFile made %v (%v); want it readable by all, 0644 as nn's files", st.Mode(), err)
-	}
+	require.NoError(t, s.SaveFile(path))
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o044), st.Mode().Perm()&0o044, "readable by all, 0644 as nn's files")
 }
 
 func FuzzLoadStats(f *testing.F) {

@@ -1,9 +1,9 @@
 package nn_test
 
 import (
-	"slices"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/tensor"
@@ -43,9 +43,9 @@ func TestWalkEmbedded(t *testing.T) {
 		for name := range nn.Modules(m) {
 			modules = append(modules, name)
 		}
-		if !slices.Equal(params, []string{"W", "Head.W"}) || !slices.Equal(buffers, []string{"B", "Head.B"}) || !slices.Equal(modules, []string{"", "Head"}) {
-			t.Errorf("%T: parameters %q, buffers %q, modules %q; want [W Head.W], [B Head.B], [\"\" Head]", m, params, buffers, modules)
-		}
+		assert.Equal(t, []string{"W", "Head.W"}, params, "parameters of %T", m)
+		assert.Equal(t, []string{"B", "Head.B"}, buffers, "buffers of %T", m)
+		assert.Equal(t, []string{"", "Head"}, modules, "modules of %T", m)
 	}
 }
 
@@ -89,8 +89,10 @@ func TestWalkUnexportedField(t *testing.T) {
 			},
 		} {
 			msg := panics(fn)
-			if c.want == "" && msg != "" || c.want != "" && !strings.Contains(msg, c.want) {
-				t.Errorf("%s(%T) panicked with %q; want %q", what, c.m, msg, c.want)
+			if c.want == "" {
+				assert.Empty(t, msg, "%s(%T) panicked", what, c.m)
+			} else {
+				assert.Contains(t, msg, c.want, "%s(%T)", what, c.m)
 			}
 		}
 	}

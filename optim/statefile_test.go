@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"reflect"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/optim"
@@ -25,36 +26,27 @@ func TestStateFileRoundTrip(t *testing.T) {
 			}
 			st := opt.State()
 			path := filepath.Join(t.TempDir(), "opt.safetensors")
-			if err := st.SaveFile(path); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, st.SaveFile(path))
 			got, err := optim.ReadStateFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Version != st.Version || got.Optimizer != st.Optimizer || !reflect.DeepEqual(got.Steps, st.Steps) || len(got.Tensors) != len(st.Tensors) {
-				t.Fatalf("ReadStateFile = %+v; want %+v", got, st)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, st.Version, got.Version)
+			assert.Equal(t, st.Optimizer, got.Optimizer)
+			assert.Equal(t, st.Steps, got.Steps)
+			require.Len(t, got.Tensors, len(st.Tensors))
 			for k, v := range st.Tensors {
-				if !tensor.Equal(got.Tensors[k], v) {
-					t.Errorf("tensor %q differs after the round trip", k)
-				}
+				assert.True(t, tensor.Equal(got.Tensors[k], v), "tensor %q differs after the round trip", k)
 			}
-			if err := mk.make(optim.Named(nn.Parameters(newToy(1)))).LoadState(got); err != nil {
-				t.Errorf("LoadState of the read state: %v", err)
-			}
+			assert.NoError(t, mk.make(optim.Named(nn.Parameters(newToy(1)))).LoadState(got))
 		})
 	}
 }
 
 func TestReadStateErrors(t *testing.T) {
 	var noMeta bytes.Buffer
-	if err := nn.Save(&noMeta, nn.State{"w": tensor.Ones(1)}, nil); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nn.Save(&noMeta, nn.State{"w": tensor.Ones(1)}, nil))
 	bad := &optim.State{Tensors: map[string]*tensor.Tensor{"exp_avg.w": nil}}
-	if err := bad.Save(&bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), `"exp_avg.w"`) {
-		t.Errorf("Save of a nil tensor = %v; want an error naming it", err)
+	if err := bad.Save(&bytes.Buffer{}); assert.Error(t, err) {
+		assert.Contains(t, err.Error(), `"exp_avg.w"`)
 	}
 	cases := []struct {
 		name string
@@ -65,13 +57,15 @@ func TestReadStateErrors(t *testing.T) {
 		{"no state metadata", noMeta.Bytes(), optim.MetaState},
 	}
 	for _, c := range cases {
-		if _, err := optim.ReadState(bytes.NewReader(c.in)); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: ReadState = %v; want an error mentioning %q", c.name, err, c.want)
+		_, err := optim.ReadState(bytes.NewReader(c.in))
+		if assert.Error(t, err, c.name) {
+			assert.Contains(t, err.Error(), c.want, c.name)
 		}
 	}
 	path := filepath.Join(t.TempDir(), "x")
-	os.WriteFile(path, noMeta.Bytes(), 0o644)
-	if _, err := optim.ReadStateFile(path); err == nil || !strings.Contains(err.Error(), path) {
-		t.Errorf("ReadStateFile = %v; want an error naming %s", err, path)
+	require.NoError(t, os.WriteFile(path, noMeta.Bytes(), 0o644))
+	_, err := optim.ReadStateFile(path)
+	if assert.Error(t, err) {
+		assert.Contains(t, err.Error(), path)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 func rng(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 99)) }
@@ -460,15 +462,11 @@ func TestAvgPool2dGradIsAdjoint(t *testing.T) {
 		for i, v := range AvgPool2dGrad(g, 7, 8, p).Data() {
 			rhs += float64(v) * float64(x.Data()[i])
 		}
-		if math.Abs(lhs-rhs) > 1e-4*math.Abs(lhs) {
-			t.Errorf("%+v: <AvgPool2d(x), g> = %v, <x, AvgPool2dGrad(g)> = %v", p, lhs, rhs)
-		}
+		assert.InEpsilon(t, lhs, rhs, 1e-4, "%+v: <AvgPool2d(x), g> against <x, AvgPool2dGrad(g)>", p)
 	}
 	// The fast path averages whole windows only.
 	x := Arange(0, 15, 1).Reshape(1, 1, 3, 5)
-	if got, want := AvgPool2d(x, Window(2)).Data(), []float32{3, 5}; !slices.Equal(got, want) {
-		t.Errorf("AvgPool2d(3x5, Window(2)) = %v; want %v", got, want)
-	}
+	assert.Equal(t, []float32{3, 5}, AvgPool2d(x, Window(2)).Data(), "AvgPool2d(3x5, Window(2))")
 }
 
 // naivePool is the direct definition of AvgPool2d and MaxPool2d: every
@@ -520,16 +518,12 @@ func TestPoolsMatchDefinition(t *testing.T) {
 			if hw[0]+2*p.Padding[0] < p.Kernel[0] || hw[1]+2*p.Padding[1] < p.Kernel[1] {
 				continue
 			}
-			if got, want := AvgPool2d(x, p), naivePool(x, p, true); !AllClose(got, want, 1e-6, 1e-6) {
-				t.Errorf("AvgPool2d(%v, %+v) = %v; want %v", hw, p, got, want)
-			}
-			want := naivePool(x, p, false)
-			if got := MaxPool2d(x, p); !Equal(got, want) {
-				t.Errorf("MaxPool2d(%v, %+v) = %v; want %v", hw, p, got, want)
-			}
-			if got, _ := MaxPool2dIndices(x, p); !Equal(got, want) {
-				t.Errorf("MaxPool2dIndices(%v, %+v) = %v; want %v", hw, p, got, want)
-			}
+			got, want := AvgPool2d(x, p), naivePool(x, p, true)
+			assert.True(t, AllClose(got, want, 1e-6, 1e-6), "AvgPool2d(%v, %+v) = %v; want %v", hw, p, got, want)
+			want = naivePool(x, p, false)
+			assert.Equal(t, want.Data(), MaxPool2d(x, p).Data(), "MaxPool2d(%v, %+v)", hw, p)
+			got, _ = MaxPool2dIndices(x, p)
+			assert.Equal(t, want.Data(), got.Data(), "MaxPool2dIndices(%v, %+v)", hw, p)
 		}
 	}
 }
@@ -538,10 +532,7 @@ func TestMaxPoolNaNWins(t *testing.T) {
 	x := FromSlice([]float32{1, 2, 3, 4, float32(math.NaN()), 6, 7, 8, 9}, 1, 1, 3, 3)
 	for _, p := range []PoolParams{{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Padding: [2]int{1, 1}}, {Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}}} {
 		for _, v := range MaxPool2d(x, p).Data() {
-			if v == v {
-				t.Errorf("MaxPool2d(%+v) with a NaN in every window = %v; want all NaN", p, MaxPool2d(x, p))
-				break
-			}
+			assert.True(t, math.IsNaN(float64(v)), "MaxPool2d(%+v) with a NaN in every window = %v; want all NaN", p, MaxPool2d(x, p))
 		}
 	}
 }
