@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/gantry-go/gantry/tensor"
 )
 
@@ -12,53 +14,42 @@ func TestNoGradRecordsNothing(t *testing.T) {
 	x := Leaf(tensor.Ones(2))
 	var y *Var
 	NoGrad(func() { y = Mul(x, x) })
-	if y.RequiresGrad() || !y.IsLeaf() {
-		t.Errorf("op inside NoGrad recorded a graph: %v", y)
-	}
-	if !GradEnabled() {
-		t.Error("NoGrad left recording off")
-	}
-	if z := Mul(x, x); !z.RequiresGrad() || z.Op() != OpMul {
-		t.Errorf("op outside NoGrad did not record: %v", z)
-	}
+	assert.False(t, y.RequiresGrad(), "op inside NoGrad recorded a graph: %v", y)
+	assert.True(t, y.IsLeaf(), "op inside NoGrad recorded a graph: %v", y)
+	assert.True(t, GradEnabled(), "NoGrad left recording off")
+	z := Mul(x, x)
+	assert.True(t, z.RequiresGrad(), "op outside NoGrad did not record: %v", z)
+	assert.Equal(t, OpMul, z.Op())
 }
 
 func TestBackwardAccumulates(t *testing.T) {
 	x := Leaf(tensor.FromSlice([]float32{3}))
 	Backward(Square(x))
 	Backward(Scale(x, 5))
-	if got := x.Grad.Item(); got != 11 {
-		t.Errorf("accumulated grad = %v; want 6+5 = 11", got)
-	}
+	assert.Equal(t, float32(6+5), x.Grad.Item(), "accumulated grad")
 	x.ZeroGrad()
-	if x.Grad != nil {
-		t.Error("ZeroGrad left a gradient")
-	}
+	assert.Nil(t, x.Grad, "ZeroGrad left a gradient")
 }
 
 func TestGradUnusedInputIsZero(t *testing.T) {
 	x, u := Leaf(tensor.Ones(3)), Leaf(tensor.Ones(2, 2))
 	g := Grad(Sum(x, false), []*Var{x, u})
-	if !tensor.Equal(g[0].Value, tensor.Ones(3)) || !tensor.Equal(g[1].Value, tensor.New(2, 2)) {
-		t.Errorf("Grad = %v, %v; want ones and zeros", g[0], g[1])
-	}
+	assert.Equal(t, tensor.Ones(3).Data(), g[0].Value.Data())
+	assert.Equal(t, tensor.New(2, 2).Data(), g[1].Value.Data(), "the unused input's gradient")
 }
 
 func TestGradDoesNotTouchLeafGrads(t *testing.T) {
 	x := Leaf(tensor.Ones(2))
 	Grad(Sum(Square(x), false), []*Var{x})
-	if x.Grad != nil {
-		t.Errorf("Grad wrote x.Grad = %v", x.Grad)
-	}
+	assert.Nil(t, x.Grad, "Grad wrote x.Grad")
 }
 
 func TestFrozenLeafGetsNoGradient(t *testing.T) {
 	w := Leaf(tensor.Ones(2)).SetRequiresGrad(false)
 	x := Leaf(tensor.Ones(2))
 	Backward(Sum(Mul(w, x), false))
-	if w.Grad != nil || x.Grad == nil {
-		t.Errorf("w.Grad = %v (want nil), x.Grad = %v", w.Grad, x.Grad)
-	}
+	assert.Nil(t, w.Grad, "a frozen leaf's gradient")
+	assert.NotNil(t, x.Grad)
 }
 
 func TestThirdOrder(t *testing.T) {
@@ -68,9 +59,7 @@ func TestThirdOrder(t *testing.T) {
 	for range 3 {
 		g = Grad(g, []*Var{x}, CreateGraph())[0]
 	}
-	if got := g.Item(); got != 36 {
-		t.Errorf("d³(x⁴)/dx³ at 1.5 = %v; want 36", got)
-	}
+	assert.Equal(t, float32(36), g.Item(), "d³(x⁴)/dx³ at 1.5")
 }
 
 func TestGraphMisusePanics(t *testing.T) {
