@@ -57,6 +57,12 @@ func convGeom(op string, x, w []int, p ConvParams) kernels.ConvGeom {
 // Conv2d returns the 2-D cross-correlation of x [N,C,H,W] with filters
 // w [O,C,KH,KW] (no bias), of shape [N,O,Ho,Wo], as torch.nn.functional.conv2d.
 //
+// NaN and infinities propagate as in the convolution of the zero-padded
+// input with every tap multiplied, whichever algorithm runs: a NaN input
+// pixel makes NaN every output whose window holds it, a NaN weight every
+// output of its filter (0·NaN is NaN). Conv2dInputGrad and Conv2dWeightGrad
+// are the adjoints of that convolution.
+//
 // It panics if the shapes are not as above or the kernel does not fit.
 func Conv2d(x, w *Tensor, p ConvParams) *Tensor { return Conv2dBias(x, w, nil, p) }
 

@@ -15,6 +15,18 @@ package kernels
 //   - im2col over chunks of images and one GEMM per chunk, for the rest.
 //
 // Tuning holds the thresholds; tests change it to force every path.
+//
+// NaN and infinities come out the same on every path: as in the convolution
+// of the zero-padded input with every tap multiplied, which is what im2col
+// computes (and PyTorch's reference convolution). A NaN or infinite input
+// pixel makes NaN or infinite every output whose window holds it; a
+// non-finite weight, every output of its filter, padding included (0·NaN is
+// NaN); the gradients are the adjoints over the outputs that exist. The
+// direct kernels skip the taps in the padding and the implicit GEMM works on
+// padded grids, which differ from this only when a value is not finite, so
+// those paths are taken only when the filters are finite (a check of the
+// small weight tensor), and a weight gradient they return with a value that
+// is not finite is computed again by im2col.
 
 // ConvTuning holds the thresholds that choose a convolution's path.
 type ConvTuning struct {
@@ -64,7 +76,7 @@ func Conv2d(g ConvGeom, n, o int, x, w, bias, y []float32) {
 	if n == 0 {
 		return
 	}
-	if useDirect(g, n, g.C) {
+	if useDirect(g, n, g.C) && finite(w) {
 		d := NewDirectConv(g.C, g.H, g.W, o, g.KH, g.KW, g.PH, g.PW, w, false)
 		convDirect(d, x, n, g.C, g.H*g.W, o, g.Ho*g.Wo, y, bias)
 		return
@@ -100,7 +112,8 @@ func Conv2dInputGrad(g ConvGeom, n, o int, gy, w, dx []float32) {
 		})
 		return
 	}
-	if useDirect(g, n, o) {
+	// Only with finite filters: see "NaN and infinities" above.
+	if useDirect(g, n, o) && finite(w) {
 		// The transposed convolution of a stride-1 one is a convolution
 		// of gy, padded by k-1-p, with the flipped filters.
 		kh, kw, c := g.KH, g.KW, g.C
@@ -108,7 +121,7 @@ func Conv2dInputGrad(g ConvGeom, n, o int, gy, w, dx []float32) {
 		convDirect(d, gy, n, o, g.Ho*g.Wo, c, g.H*g.W, dx, nil)
 		return
 	}
-	if useImplicit(g) && g.C >= Tuning.ImplicitMinC {
+	if useImplicit(g) && g.C >= Tuning.ImplicitMinC && finite(w) {
 		// The transposed convolution of a stride-1 one is a convolution
 		// of gy, padded by k-1-p, with the flipped filters.
 		convImplicit(gy, n, o, g.Ho, g.Wo, reorderTaps(w, o, g.C, g.KH, g.KW, true), g.C, g.KH, g.KW, g.KH-1-g.PH, g.KW-1-g.PW, dx)
@@ -171,11 +184,14 @@ func Conv2dWeightGrad(g ConvGeom, n, o int, x, gy, dw []float32) {
 		ToInterleaved(x, n, g.C, g.H*g.W, *xt)
 		ToInterleaved(gy, n, o, g.Ho*g.Wo, *gt)
 		NewDirectConvWeightGrad(g.C, g.H, g.W, o, g.KH, g.KW, g.PH, g.PW).Run(*xt, *gt, nb, dw)
-		return
-	}
-	if useImplicit(g) && g.C >= Tuning.ImplicitMinC {
+		if finite(dw) { // else im2col below: see "NaN and infinities" above
+			return
+		}
+	} else if useImplicit(g) && g.C >= Tuning.ImplicitMinC {
 		convImplicitWeightGrad(x, gy, n, g, o, dw)
-		return
+		if finite(dw) {
+			return
+		}
 	}
 	l := newLowered(g, n, o)
 	defer l.release()
@@ -236,6 +252,30 @@ func conv2dGemm(g ConvGeom, n, o int, x, w, y []float32) {
 		Sgemm(false, false, o, ld, l.k, 1, w, l.k, *l.col, ld, 0, *l.scratch, ld)
 		l.scatter(*l.scratch, y, s, b)
 	}
+}
+
+// finite reports whether every value of v is finite (neither NaN nor
+// infinite): then every v·0 is ±0 and so is their sum; a NaN or infinity
+// makes it NaN. Eight sums run side by side (twice the speed of testing
+// each value's exponent).
+func finite(v []float32) bool {
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		u := v[i : i+8 : i+8]
+		s0 += u[0] * 0
+		s1 += u[1] * 0
+		s2 += u[2] * 0
+		s3 += u[3] * 0
+		s4 += u[4] * 0
+		s5 += u[5] * 0
+		s6 += u[6] * 0
+		s7 += u[7] * 0
+	}
+	for ; i < len(v); i++ {
+		s0 += v[i] * 0
+	}
+	return s0+s1+s2+s3+s4+s5+s6+s7 == 0
 }
 
 // colBudget bounds the im2col scratch matrix, in elements, when several
