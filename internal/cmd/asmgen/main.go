@@ -290,50 +290,60 @@ func emitCopy(w *bytes.Buffer) {
 // dst[i*lddst+j] = src[j*ldsrc+i]. Rows are interleaved by pairs of floats,
 // then by pairs of pairs, then 128-bit lanes are regrouped in two rounds.
 func emitTranspose(w *bytes.Buffer) {
-	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
 	z := func(i int) string { return fmt.Sprintf("Z%d", i) }
-	fmt.Fprintf(w, "\n// func transpose16AVX512(dst *float32, lddst int, src *float32, ldsrc int)\n")
-	fmt.Fprintf(w, "TEXT ·transpose16AVX512(SB), NOSPLIT, $0-32\n")
+	emitTransposeFrame(w, "transpose16AVX512", 16, z, 0, func(p func(string, ...any)) {
+		// t[2i], t[2i+1] (Z16+) are rows 2i and 2i+1 interleaved by floats.
+		// u[4g+c] (Z0+) holds, in lane L, column 4L+c of rows 4g..4g+3.
+		for g := 0; g < 4; g++ {
+			t := 16 + 4*g
+			p("VUNPCKLPD %s, %s, %s", z(t+2), z(t), z(4*g+0))
+			p("VUNPCKHPD %s, %s, %s", z(t+2), z(t), z(4*g+1))
+			p("VUNPCKLPD %s, %s, %s", z(t+3), z(t+1), z(4*g+2))
+			p("VUNPCKHPD %s, %s, %s", z(t+3), z(t+1), z(4*g+3))
+		}
+		// For each c, a 4×4 transpose of lanes over u[c], u[4+c], u[8+c],
+		// u[12+c] gives columns c, 4+c, 8+c, 12+c.
+		for c := 0; c < 4; c++ {
+			g0, g1, g2, g3 := z(c), z(4+c), z(8+c), z(12+c)
+			p("VSHUFF32X4 $0x44, %s, %s, Z16", g1, g0)
+			p("VSHUFF32X4 $0xEE, %s, %s, Z17", g1, g0)
+			p("VSHUFF32X4 $0x44, %s, %s, Z18", g3, g2)
+			p("VSHUFF32X4 $0xEE, %s, %s, Z19", g3, g2)
+			// Column 4L+c replaces u[4L+c], which is no longer needed.
+			p("VSHUFF32X4 $0x88, Z18, Z16, %s", g0)
+			p("VSHUFF32X4 $0xDD, Z18, Z16, %s", g1)
+			p("VSHUFF32X4 $0x88, Z19, Z17, %s", g2)
+			p("VSHUFF32X4 $0xDD, Z19, Z17, %s", g3)
+		}
+	})
+}
+
+// emitTransposeFrame writes the frame of a transpose of an n×n block held
+// in registers reg(0..2n-1): the arguments into DI, R8 (in bytes), SI and
+// R9 (in bytes); row i of the source into reg(i); rows 2i and 2i+1
+// interleaved by floats into reg(n+2i) and reg(n+2i+1); then body; then
+// registers reg(out..out+n-1) stored as the rows of the destination.
+func emitTransposeFrame(w *bytes.Buffer, name string, n int, reg func(int) string, out int, body func(p func(string, ...any))) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
+	fmt.Fprintf(w, "\n// func %s(dst *float32, lddst int, src *float32, ldsrc int)\n", name)
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
 	p("MOVQ dst+0(FP), DI")
 	p("MOVQ lddst+8(FP), R8")
 	p("SHLQ $2, R8")
 	p("MOVQ src+16(FP), SI")
 	p("MOVQ ldsrc+24(FP), R9")
 	p("SHLQ $2, R9")
-	// Row i of the source into Zi.
-	for i := 0; i < 16; i++ {
-		p("VMOVUPS (SI), %s", z(i))
+	for i := 0; i < n; i++ {
+		p("VMOVUPS (SI), %s", reg(i))
 		p("ADDQ R9, SI")
 	}
-	// t[2i], t[2i+1] (Z16+) interleave rows 2i and 2i+1 by floats.
-	for i := 0; i < 8; i++ {
-		p("VUNPCKLPS %s, %s, %s", z(2*i+1), z(2*i), z(16+2*i))
-		p("VUNPCKHPS %s, %s, %s", z(2*i+1), z(2*i), z(16+2*i+1))
+	for i := 0; i < n/2; i++ {
+		p("VUNPCKLPS %s, %s, %s", reg(2*i+1), reg(2*i), reg(n+2*i))
+		p("VUNPCKHPS %s, %s, %s", reg(2*i+1), reg(2*i), reg(n+2*i+1))
 	}
-	// u[4g+c] (Z0+) holds, in lane L, column 4L+c of rows 4g..4g+3.
-	for g := 0; g < 4; g++ {
-		t := 16 + 4*g
-		p("VUNPCKLPD %s, %s, %s", z(t+2), z(t), z(4*g+0))
-		p("VUNPCKHPD %s, %s, %s", z(t+2), z(t), z(4*g+1))
-		p("VUNPCKLPD %s, %s, %s", z(t+3), z(t+1), z(4*g+2))
-		p("VUNPCKHPD %s, %s, %s", z(t+3), z(t+1), z(4*g+3))
-	}
-	// For each c, a 4×4 transpose of lanes over u[c], u[4+c], u[8+c],
-	// u[12+c] gives columns c, 4+c, 8+c, 12+c.
-	for c := 0; c < 4; c++ {
-		g0, g1, g2, g3 := z(c), z(4+c), z(8+c), z(12+c)
-		p("VSHUFF32X4 $0x44, %s, %s, Z16", g1, g0)
-		p("VSHUFF32X4 $0xEE, %s, %s, Z17", g1, g0)
-		p("VSHUFF32X4 $0x44, %s, %s, Z18", g3, g2)
-		p("VSHUFF32X4 $0xEE, %s, %s, Z19", g3, g2)
-		// Column 4L+c replaces u[4L+c], which is no longer needed.
-		p("VSHUFF32X4 $0x88, Z18, Z16, %s", g0)
-		p("VSHUFF32X4 $0xDD, Z18, Z16, %s", g1)
-		p("VSHUFF32X4 $0x88, Z19, Z17, %s", g2)
-		p("VSHUFF32X4 $0xDD, Z19, Z17, %s", g3)
-	}
-	for j := 0; j < 16; j++ {
-		p("VMOVUPS %s, (DI)", z(j))
+	body(p)
+	for j := 0; j < n; j++ {
+		p("VMOVUPS %s, (DI)", reg(out+j))
 		p("ADDQ R8, DI")
 	}
 	p("VZEROUPPER")
@@ -438,44 +448,23 @@ func maskOp(mask string) string {
 // emitTranspose8 writes transpose8AVX2, which transposes one 8×8 block:
 // dst[i*lddst+j] = src[j*ldsrc+i], with AVX2 only.
 func emitTranspose8(w *bytes.Buffer) {
-	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
 	y := func(i int) string { return fmt.Sprintf("Y%d", i) }
-	fmt.Fprintf(w, "\n// func transpose8AVX2(dst *float32, lddst int, src *float32, ldsrc int)\n")
-	fmt.Fprintf(w, "TEXT ·transpose8AVX2(SB), NOSPLIT, $0-32\n")
-	p("MOVQ dst+0(FP), DI")
-	p("MOVQ lddst+8(FP), R8")
-	p("SHLQ $2, R8")
-	p("MOVQ src+16(FP), SI")
-	p("MOVQ ldsrc+24(FP), R9")
-	p("SHLQ $2, R9")
-	for i := 0; i < 8; i++ {
-		p("VMOVUPS (SI), %s", y(i))
-		p("ADDQ R9, SI")
-	}
-	// t[2i], t[2i+1] (Y8+) interleave rows 2i and 2i+1 by floats.
-	for i := 0; i < 4; i++ {
-		p("VUNPCKLPS %s, %s, %s", y(2*i+1), y(2*i), y(8+2*i))
-		p("VUNPCKHPS %s, %s, %s", y(2*i+1), y(2*i), y(8+2*i+1))
-	}
-	// s[4g+c] (Y0+) holds, in 128-bit lane L, column 4L+c of rows 4g..4g+3.
-	for g := 0; g < 2; g++ {
-		t := 8 + 4*g
-		p("VSHUFPS $0x44, %s, %s, %s", y(t+2), y(t), y(4*g+0))
-		p("VSHUFPS $0xEE, %s, %s, %s", y(t+2), y(t), y(4*g+1))
-		p("VSHUFPS $0x44, %s, %s, %s", y(t+3), y(t+1), y(4*g+2))
-		p("VSHUFPS $0xEE, %s, %s, %s", y(t+3), y(t+1), y(4*g+3))
-	}
-	// Column c is lane 0 of s[c] and s[4+c]; column 4+c is their lane 1.
-	for c := 0; c < 4; c++ {
-		p("VPERM2F128 $0x20, %s, %s, %s", y(4+c), y(c), y(8+c))
-		p("VPERM2F128 $0x31, %s, %s, %s", y(4+c), y(c), y(12+c))
-	}
-	for j := 0; j < 8; j++ {
-		p("VMOVUPS %s, (DI)", y(8+j))
-		p("ADDQ R8, DI")
-	}
-	p("VZEROUPPER")
-	p("RET")
+	emitTransposeFrame(w, "transpose8AVX2", 8, y, 8, func(p func(string, ...any)) {
+		// t[2i], t[2i+1] (Y8+) are rows 2i and 2i+1 interleaved by floats.
+		// s[4g+c] (Y0+) holds, in 128-bit lane L, column 4L+c of rows 4g..4g+3.
+		for g := 0; g < 2; g++ {
+			t := 8 + 4*g
+			p("VSHUFPS $0x44, %s, %s, %s", y(t+2), y(t), y(4*g+0))
+			p("VSHUFPS $0xEE, %s, %s, %s", y(t+2), y(t), y(4*g+1))
+			p("VSHUFPS $0x44, %s, %s, %s", y(t+3), y(t+1), y(4*g+2))
+			p("VSHUFPS $0xEE, %s, %s, %s", y(t+3), y(t+1), y(4*g+3))
+		}
+		// Column c is lane 0 of s[c] and s[4+c]; column 4+c is their lane 1.
+		for c := 0; c < 4; c++ {
+			p("VPERM2F128 $0x20, %s, %s, %s", y(4+c), y(c), y(8+c))
+			p("VPERM2F128 $0x31, %s, %s, %s", y(4+c), y(c), y(12+c))
+		}
+	})
 }
 
 // emitDotAVX2 writes dotAVX2x3x4, the dot kernel for CPUs with AVX2 only:
