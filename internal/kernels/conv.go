@@ -47,32 +47,41 @@ func Im2col(g ConvGeom, src []float32, dst []float32, ld, col0 int) {
 		im2colSameWidth(g, src, dst, ld, col0)
 		return
 	}
-	for c := 0; c < g.C; c++ {
+	g.eachTap(func(c, i, row, ix0, xa, xb int) {
 		img := src[c*g.H*g.W : (c+1)*g.H*g.W]
+		d := dst[row*ld+col0 : row*ld+col0+hw]
+		for y := 0; y < g.Ho; y++ {
+			iy := y*g.SH - g.PH + i*g.DH
+			dr := d[y*g.Wo : (y+1)*g.Wo]
+			if iy < 0 || iy >= g.H {
+				clear(dr)
+				continue
+			}
+			sr := img[iy*g.W : (iy+1)*g.W]
+			clear(dr[:xa])
+			if g.SW == 1 && xa < xb {
+				copy(dr[xa:xb], sr[ix0+xa:ix0+xb])
+			} else if g.SW > 1 {
+				for x := xa; x < xb; x++ {
+					dr[x] = sr[ix0+x*g.SW]
+				}
+			}
+			clear(dr[xb:])
+		}
+	})
+}
+
+// eachTap calls fn for every row of the im2col matrix of g: the channel c
+// and kernel row i of the tap, the matrix row (c*KH+i)*KW+j, the input
+// column ix0 = j*DW-PW of output column 0, and the output columns [xa, xb)
+// whose input column lies inside the image.
+func (g ConvGeom) eachTap(fn func(c, i, row, ix0, xa, xb int)) {
+	for c := 0; c < g.C; c++ {
 		for i := 0; i < g.KH; i++ {
 			for j := 0; j < g.KW; j++ {
-				row := ((c*g.KH+i)*g.KW + j) * ld
-				d := dst[row+col0 : row+col0+hw]
 				ix0 := j*g.DW - g.PW
 				xa, xb := validRange(ix0, g.SW, g.W, g.Wo)
-				for y := 0; y < g.Ho; y++ {
-					iy := y*g.SH - g.PH + i*g.DH
-					dr := d[y*g.Wo : (y+1)*g.Wo]
-					if iy < 0 || iy >= g.H {
-						clear(dr)
-						continue
-					}
-					sr := img[iy*g.W : (iy+1)*g.W]
-					clear(dr[:xa])
-					if g.SW == 1 && xa < xb {
-						copy(dr[xa:xb], sr[ix0+xa:ix0+xb])
-					} else if g.SW > 1 {
-						for x := xa; x < xb; x++ {
-							dr[x] = sr[ix0+x*g.SW]
-						}
-					}
-					clear(dr[xb:])
-				}
+				fn(c, i, (c*g.KH+i)*g.KW+j, ix0, xa, xb)
 			}
 		}
 	}
@@ -92,35 +101,28 @@ func Col2im(g ConvGeom, col []float32, ld, col0 int, dst []float32) {
 		}
 		return
 	}
-	for c := 0; c < g.C; c++ {
+	g.eachTap(func(c, i, row, ix0, xa, xb int) {
 		img := dst[c*g.H*g.W : (c+1)*g.H*g.W]
-		for i := 0; i < g.KH; i++ {
-			for j := 0; j < g.KW; j++ {
-				row := ((c*g.KH+i)*g.KW + j) * ld
-				s := col[row+col0 : row+col0+hw]
-				ix0 := j*g.DW - g.PW
-				xa, xb := validRange(ix0, g.SW, g.W, g.Wo)
-				for y := 0; y < g.Ho; y++ {
-					iy := y*g.SH - g.PH + i*g.DH
-					if iy < 0 || iy >= g.H {
-						continue
-					}
-					dr := img[iy*g.W : (iy+1)*g.W]
-					sr := s[y*g.Wo : (y+1)*g.Wo]
-					if g.SW == 1 && xa < xb {
-						d := dr[ix0+xa : ix0+xb]
-						for x, v := range sr[xa:xb] {
-							d[x] += v
-						}
-					} else if g.SW > 1 {
-						for x := xa; x < xb; x++ {
-							dr[ix0+x*g.SW] += sr[x]
-						}
-					}
+		s := col[row*ld+col0 : row*ld+col0+hw]
+		for y := 0; y < g.Ho; y++ {
+			iy := y*g.SH - g.PH + i*g.DH
+			if iy < 0 || iy >= g.H {
+				continue
+			}
+			dr := img[iy*g.W : (iy+1)*g.W]
+			sr := s[y*g.Wo : (y+1)*g.Wo]
+			if g.SW == 1 && xa < xb {
+				d := dr[ix0+xa : ix0+xb]
+				for x, v := range sr[xa:xb] {
+					d[x] += v
+				}
+			} else if g.SW > 1 {
+				for x := xa; x < xb; x++ {
+					dr[ix0+x*g.SW] += sr[x]
 				}
 			}
 		}
-	}
+	})
 }
 
 // plane1x1 reports whether g is a 1×1, stride-1, unpadded convolution,
