@@ -42,7 +42,8 @@
 // A Var's Value is never modified by this package after creation (Backward
 // writes only to Grad fields of leaves). The NoGrad switch is process-wide,
 // like a global torch.no_grad: do not use it in one goroutine while another
-// records a graph. It only saves memory: a graph that nobody differentiates
+// records a graph (that graph would be missing, and its Backward panics
+// because the loss requires no gradients). It only saves memory: a graph that nobody differentiates
 // costs no arithmetic, and is garbage once its result is dropped, so
 // inference code that returns plain tensors may simply run without it.
 package autograd

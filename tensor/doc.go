@@ -26,6 +26,15 @@
 // the form "tensor: Op: what is wrong, with the shapes". Each function
 // documents when it panics.
 //
+// # Images
+//
+// Images are NCHW. Conv2d, Conv2dBias and the two gradients check shapes
+// here and leave the choice of algorithm (direct kernels on blocks of 16
+// images, implicit GEMM, im2col, one GEMM per image) to internal/kernels.
+// Pooling takes PoolParams: AvgPool2d(x, Window(2)) is the paper's mean
+// pool, MaxPool2d returns maxima and MaxPool2dIndices also the positions its
+// gradient (ScatterAddPlanes) needs.
+//
 // # Parallelism
 //
 // Large operations split their work over GOMAXPROCS goroutines through the
