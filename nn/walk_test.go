@@ -73,7 +73,7 @@ func TestWalkUnexportedField(t *testing.T) {
 		m    any
 		want string // "" for no panic
 	}{
-		{&hiddenParam{W: nn.NewParam(tensor.Ones(1))}, "field b of nn_test.hiddenParam"},
+		{&hiddenParam{W: nn.NewParam(tensor.Ones(1)), b: nn.NewParam(tensor.Ones(1))}, "field b of nn_test.hiddenParam"},
 		{&hiddenList{layers: []*nn.Linear{lin}}, "field layers of nn_test.hiddenList"},
 		{&hiddenInterface{act: lin}, "field act of nn_test.hiddenInterface"},
 		{&hiddenInterface{act: nn.ReLU{}}, ""},
