@@ -119,7 +119,7 @@ func TestReductions(t *testing.T) {
 				if !slices.Equal(c.got.Shape(), wantShape) {
 					t.Fatalf("%s(axes %v, keep %v) shape %v, want %v", c.name, axes, keep, c.got.Shape(), wantShape)
 				}
-				if !AllClose(c.got.Reshape(out...), c.want, 1e-5, 1e-5) {
+				if !AllClose(c.got.Reshape(out...), c.want, tolSum, tolSum) {
 					t.Errorf("%s(axes %v, keep %v) = %v; want %v", c.name, axes, keep, c.got, c.want)
 				}
 			}
@@ -129,7 +129,7 @@ func TestReductions(t *testing.T) {
 	if v.Item() != 1.25 {
 		t.Errorf("Variance([1 2 3 4], ddof 0) = %v; want 1.25", v.Item())
 	}
-	if v := Variance(FromSlice([]float32{1, 2, 3, 4}), 1, false); math.Abs(float64(v.Item())-5.0/3) > 1e-6 {
+	if v := Variance(FromSlice([]float32{1, 2, 3, 4}), 1, false); math.Abs(float64(v.Item())-5.0/3) > tolElem {
 		t.Errorf("Variance([1 2 3 4], ddof 1) = %v; want 5/3", v.Item())
 	}
 	if m := Mean(FromSlice([]float32{1, 2, 3, 6}, 2, 2), false, 0); !Equal(m, FromSlice([]float32{2, 4})) {
@@ -223,7 +223,7 @@ func TestMatMul(t *testing.T) {
 		prod := Mul(ea.Reshape(append(slices.Clone(ea.Shape()[:ea.Dims()-2]), m, k, 1)...),
 			eb.Reshape(append(slices.Clone(eb.Shape()[:eb.Dims()-2]), 1, k, n)...))
 		want := Sum(prod, false, -2)
-		if !AllClose(got, want, 1e-5, 1e-5) {
+		if !AllClose(got, want, tolSum, tolSum) {
 			t.Errorf("MatMulT(%v, %v, %v, %v) = %v; want %v", c.a, c.b, c.ta, c.tb, got, want)
 		}
 	}
@@ -278,7 +278,7 @@ func TestConv2dAgainstNaive(t *testing.T) {
 		name := fmt.Sprintf("%v*%v/%+v", c.x, c.w, c.p)
 		x, w := RandN(r, c.x...), RandN(r, c.w...)
 		y := Conv2d(x, w, c.p)
-		if want := convNaive(x, w, c.p); !AllClose(y, want, 1e-4, 1e-4) {
+		if want := convNaive(x, w, c.p); !AllClose(y, want, tolConv, tolConv) {
 			t.Errorf("Conv2d(%s) = %v; want %v", name, y, want)
 			continue
 		}
@@ -288,7 +288,7 @@ func TestConv2dAgainstNaive(t *testing.T) {
 		dw := Conv2dWeightGrad(x, gy, c.w[2], c.w[3], c.p)
 		lhs := dot(gy, y)
 		for what, rhs := range map[string]float64{"input": dot(dx, x), "weight": dot(dw, w)} {
-			if math.Abs(lhs-rhs) > 1e-3*(1+math.Abs(lhs)) {
+			if math.Abs(lhs-rhs) > tolGrad*(1+math.Abs(lhs)) {
 				t.Errorf("Conv2d(%s): <gy,y> = %v but <%s grad, %s> = %v", name, lhs, what, what, rhs)
 			}
 		}
@@ -369,7 +369,7 @@ func TestStandardize(t *testing.T) {
 		wm := Mean(x, true, axes...)
 		wv := Variance(x, 0, true, axes...)
 		wy := Div(Sub(x, wm), Sqrt(AddScalar(wv, 1e-5)))
-		if !AllClose(y, wy, 1e-4, 1e-5) || !AllClose(m, wm, 1e-5, 1e-6) || !AllClose(v, wv, 1e-5, 1e-6) {
+		if !AllClose(y, wy, tolConv, tolSum) || !AllClose(m, wm, tolSum, tolElem) || !AllClose(v, wv, tolSum, tolElem) {
 			t.Errorf("Standardize(axes %v) differs from the composite", axes)
 		}
 	}
@@ -384,7 +384,7 @@ func TestStandardizeGrad(t *testing.T) {
 		got := StandardizeGrad(g, xhat, v, 1e-5, axes...)
 		c := Sub(Sub(g, Mean(g, true, axes...)), Mul(xhat, Mean(Mul(g, xhat), true, axes...)))
 		want := Mul(c, Rsqrt(AddScalar(v, 1e-5)))
-		if !AllClose(got, want, 1e-4, 1e-5) {
+		if !AllClose(got, want, tolConv, tolSum) {
 			t.Errorf("StandardizeGrad(axes %v) differs from the composite", axes)
 		}
 	}
@@ -432,11 +432,11 @@ func TestFusedMulAddMulSumTo(t *testing.T) {
 		{[]int{5}, []int{}, []int{5}},
 	} {
 		a, w, b := RandN(r, c.a...), RandN(r, c.w...), RandN(r, c.b...)
-		if got, want := MulAdd(a, w, b), Add(Mul(a, w), b); !AllClose(got, want, 1e-6, 1e-6) {
+		if got, want := MulAdd(a, w, b), Add(Mul(a, w), b); !AllClose(got, want, tolElem, tolElem) {
 			t.Errorf("MulAdd(%v, %v, %v) = %v; want %v", c.a, c.w, c.b, got, want)
 		}
 		g := RandN(r, c.a...)
-		if got, want := MulSumTo(g, a, c.w...), SumTo(Mul(g, a), c.w...); !AllClose(got, want, 1e-4, 1e-5) {
+		if got, want := MulSumTo(g, a, c.w...), SumTo(Mul(g, a), c.w...); !AllClose(got, want, tolConv, tolSum) {
 			t.Errorf("MulSumTo(%v -> %v) = %v; want %v", c.a, c.w, got, want)
 		}
 	}
@@ -462,7 +462,7 @@ func TestAvgPool2dGradIsAdjoint(t *testing.T) {
 		for i, v := range AvgPool2dGrad(g, 7, 8, p).Data() {
 			rhs += float64(v) * float64(x.Data()[i])
 		}
-		assert.InEpsilon(t, lhs, rhs, 1e-4, "%+v: <AvgPool2d(x), g> against <x, AvgPool2dGrad(g)>", p)
+		assert.InEpsilon(t, lhs, rhs, tolConv, "%+v: <AvgPool2d(x), g> against <x, AvgPool2dGrad(g)>", p)
 	}
 	// The fast path averages whole windows only.
 	x := Arange(0, 15, 1).Reshape(1, 1, 3, 5)
@@ -519,7 +519,7 @@ func TestPoolsMatchDefinition(t *testing.T) {
 				continue
 			}
 			got, want := AvgPool2d(x, p), naivePool(x, p, true)
-			assert.True(t, AllClose(got, want, 1e-6, 1e-6), "AvgPool2d(%v, %+v) = %v; want %v", hw, p, got, want)
+			assert.True(t, AllClose(got, want, tolElem, tolElem), "AvgPool2d(%v, %+v) = %v; want %v", hw, p, got, want)
 			want = naivePool(x, p, false)
 			assert.Equal(t, want.Data(), MaxPool2d(x, p).Data(), "MaxPool2d(%v, %+v)", hw, p)
 			got, _ = MaxPool2dIndices(x, p)
