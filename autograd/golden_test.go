@@ -68,17 +68,17 @@ func TestGoldenConv2d(t *testing.T) {
 			p := tensor.ConvParams{Stride: pair(m, "stride"), Padding: pair(m, "padding"), Dilation: pair(m, "dilation")}
 			x, w := Leaf(gt(t, f, key("x"))), Leaf(gt(t, f, key("w")))
 			y := Conv2d(x, w, p)
-			closeTo(t, "y", y.Value, gt(t, f, key("y")), 1e-5)
+			closeTo(t, "y", y.Value, gt(t, f, key("y")), tolGolden)
 			gy := Const(gt(t, f, key("gy")))
 			g := Grad(y, []*Var{x, w}, Seed(gy), CreateGraph())
-			closeTo(t, "gx", g[0].Value, gt(t, f, key("gx")), 1e-5)
-			closeTo(t, "gw", g[1].Value, gt(t, f, key("gw")), 1e-5)
+			closeTo(t, "gx", g[0].Value, gt(t, f, key("gx")), tolGolden)
+			closeTo(t, "gw", g[1].Value, gt(t, f, key("gw")), tolGolden)
 			// Second order: d/dx sum(r*gw) and d/dw sum(s*gx).
 			r, s := Const(gt(t, f, key("r"))), Const(gt(t, f, key("s")))
 			ggx := Grad(Sum(Mul(g[1], r), false), []*Var{x})[0]
-			closeTo(t, "ggx", ggx.Value, gt(t, f, key("ggx")), 1e-5)
+			closeTo(t, "ggx", ggx.Value, gt(t, f, key("ggx")), tolGolden)
 			ggw := Grad(Sum(Mul(g[0], s), false), []*Var{w})[0]
-			closeTo(t, "ggw_from_gx", ggw.Value, gt(t, f, key("ggw_from_gx")), 1e-5)
+			closeTo(t, "ggw_from_gx", ggw.Value, gt(t, f, key("ggw_from_gx")), tolGolden)
 		})
 	}
 }
@@ -122,9 +122,9 @@ func TestGoldenOps(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			x := Leaf(gt(t, f, name+".x"))
 			out := fn(x)
-			closeTo(t, "out", out.Value, gt(t, f, name+".out"), 1e-5)
+			closeTo(t, "out", out.Value, gt(t, f, name+".out"), tolGolden)
 			g := Grad(out, []*Var{x}, Seed(Const(gt(t, f, name+".g"))))
-			closeTo(t, "gx", g[0].Value, gt(t, f, name+".gx"), 1e-5)
+			closeTo(t, "gx", g[0].Value, gt(t, f, name+".gx"), tolGolden)
 		})
 		seen++
 	}
@@ -132,10 +132,10 @@ func TestGoldenOps(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			x, y := Leaf(gt(t, f, name+".x")), Leaf(gt(t, f, name+".y"))
 			out := fn(x, y)
-			closeTo(t, "out", out.Value, gt(t, f, name+".out"), 1e-5)
+			closeTo(t, "out", out.Value, gt(t, f, name+".out"), tolGolden)
 			g := Grad(out, []*Var{x, y}, Seed(Const(gt(t, f, name+".g"))))
-			closeTo(t, "gx", g[0].Value, gt(t, f, name+".gx"), 1e-5)
-			closeTo(t, "gy", g[1].Value, gt(t, f, name+".gy"), 1e-5)
+			closeTo(t, "gx", g[0].Value, gt(t, f, name+".gx"), tolGolden)
+			closeTo(t, "gy", g[1].Value, gt(t, f, name+".gy"), tolGolden)
 		})
 		seen++
 	}
@@ -168,9 +168,9 @@ func TestGoldenPool(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			x := Leaf(gt(t, f, name+".x"))
 			out := fn(x)
-			closeTo(t, "out", out.Value, gt(t, f, name+".out"), 1e-6)
+			closeTo(t, "out", out.Value, gt(t, f, name+".out"), tolPool)
 			g := Grad(out, []*Var{x}, Seed(Const(gt(t, f, name+".g"))))
-			closeTo(t, "gx", g[0].Value, gt(t, f, name+".gx"), 1e-6)
+			closeTo(t, "gx", g[0].Value, gt(t, f, name+".gx"), tolPool)
 		})
 	}
 }

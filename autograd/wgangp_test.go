@@ -65,7 +65,7 @@ func TestGoldenWGANGP(t *testing.T) {
 	c := newCritic(t, f)
 	real, fake := Leaf(gt(t, f, "real")), Leaf(gt(t, f, "fake"))
 	eps := Const(gt(t, f, "eps"))
-	const rel = 1e-4
+	const rel = tolCritic
 
 	closeTo(t, "d_real", c.forward(real).Value, gt(t, f, "d_real"), rel)
 	gp, xhat, gx := gradientPenalty(c, real, fake, eps)
