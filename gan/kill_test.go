@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -20,12 +19,7 @@ func TestSaveSurvivesKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill test skipped in -short mode")
 	}
-	dir := os.Getenv("GAN_KILLTEST_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-		t.Setenv("GAN_KILLTEST_DIR", dir)
-	}
-	path := filepath.Join(dir, "model.safetensors")
+	path := filepath.Join(crashtest.Dir(t), "model.safetensors")
 	m, err := gan.New(gan.Config{Resolution: 16, Channels: 1, Width: 4, ZDim: 16}, rng(1))
 	if err != nil {
 		t.Fatal(err)

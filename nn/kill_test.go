@@ -23,11 +23,7 @@ func TestSaveFileSurvivesKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill test skipped in -short mode")
 	}
-	dir := os.Getenv("NN_KILLTEST_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-		t.Setenv("NN_KILLTEST_DIR", dir)
-	}
+	dir := crashtest.Dir(t)
 	path := filepath.Join(dir, "ckpt.safetensors")
 	const n = 1 << 18
 	rep, err := crashtest.Run(t, crashtest.Config{

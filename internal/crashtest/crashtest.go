@@ -11,6 +11,17 @@
 // is the child), so a test using it must be a top-level test function, and
 // Run must be the first thing it does.
 //
+// A test writes into Dir(t), which parent and children share:
+//
+//	func TestSaveSurvivesKill(t *testing.T) {
+//		path := filepath.Join(crashtest.Dir(t), "ckpt.safetensors")
+//		rep, err := crashtest.Run(t, crashtest.Config{
+//			Write:  func(i int) error { return save(path, i) },
+//			Latest: func() (int, error) { return load(path) }, // -1, nil when absent
+//		})
+//		...
+//	}
+//
 // It is for tests only; production code never imports it.
 package crashtest
 
@@ -33,7 +44,20 @@ import (
 const (
 	envTest  = "GANTRY_CRASHTEST_CHILD"
 	envStart = "GANTRY_CRASHTEST_START"
+	envDir   = "GANTRY_CRASHTEST_DIR"
 )
+
+// Dir returns a folder for the checkpoints of t's kill test, the same in
+// the parent and in its children: a new temporary folder in the parent
+// (removed when the test ends), passed to the children in the environment.
+func Dir(t testing.TB) string {
+	if d := os.Getenv(envDir); d != "" && os.Getenv(envTest) == t.Name() {
+		return d
+	}
+	d := t.TempDir()
+	t.Setenv(envDir, d)
+	return d
+}
 
 // Config says what a kill test writes and how it checks it.
 type Config struct {

@@ -56,18 +56,8 @@ func latest(path string) func() (int, error) {
 	}
 }
 
-// dir is the checkpoint folder, shared by the parent and its children.
-func dir(t *testing.T) string {
-	d := os.Getenv("CRASHTEST_SELFTEST_DIR")
-	if d == "" {
-		d = t.TempDir()
-		t.Setenv("CRASHTEST_SELFTEST_DIR", d)
-	}
-	return d
-}
-
 func TestAtomicWritesSurvive(t *testing.T) {
-	path := filepath.Join(dir(t), "ckpt")
+	path := filepath.Join(Dir(t), "ckpt")
 	rep, err := Run(t, Config{Writes: 40, Seed: 1, Write: func(i int) error { return writeAtomic(path, i) }, Latest: latest(path)})
 	t.Log(rep)
 	if err != nil {
@@ -80,7 +70,7 @@ func TestAtomicWritesSurvive(t *testing.T) {
 
 // TestTornWritesCaught: the test does catch a writer that is not atomic.
 func TestTornWritesCaught(t *testing.T) {
-	path := filepath.Join(dir(t), "ckpt")
+	path := filepath.Join(Dir(t), "ckpt")
 	rep, err := Run(t, Config{Writes: 40, Seed: 2, Write: func(i int) error { return writeTorn(path, i) }, Latest: latest(path)})
 	t.Log(rep, err)
 	if err == nil || !strings.Contains(err.Error(), "torn") {
