@@ -49,8 +49,10 @@ var imageExt = []string{".png", ".jpg", ".jpeg", ".gif"}
 // A file that cannot be used (not a regular file, unreadable, corrupt,
 // truncated, empty, a declared size over MaxPixels) is skipped and recorded,
 // with its path and reason, in the result's Skipped; with Strict, the first
-// such file in path order is returned as the error. It is an error, naming
-// dir, if dir holds no usable image. Errors are *FileError.
+// such file in path order is returned as the error (of the files whose
+// headers cannot be read, if any: those are found before any pixel is
+// decoded). It is an error, naming dir, if dir holds no usable image.
+// Errors are *FileError.
 func ImageFolder(dir string, opts ...Option) (*Memory, error) {
 	cfg := newConfig(opts)
 	if cfg.channels == 0 {

@@ -159,6 +159,15 @@ func soak(c config) error {
 	fmt.Printf("soak: done in %v: %d children, %d kills; a resume went back at most %d iterations behind the last report (%d in all)\n",
 		elapsed.Round(time.Second), kills+1, kills, lostMax, lostSum)
 	printHeap(samples)
+	if ents, err := os.ReadDir(c.dir); err == nil {
+		tmp := 0
+		for _, e := range ents {
+			if strings.Contains(e.Name(), ".tmp") {
+				tmp++
+			}
+		}
+		fmt.Printf("soak: %d temporary files left in the run folder by kills\n", tmp)
+	}
 
 	final := filepath.Join(c.dir, gan.CheckpointName(c.iters))
 	m, err := gan.Load(final)
