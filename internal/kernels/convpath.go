@@ -129,9 +129,7 @@ func Conv2dInputGrad(g ConvGeom, n, o int, gy, w, dx []float32) {
 	}
 	l := newLowered(g, n, o)
 	defer l.release()
-	for s := 0; s < n; s += l.nb {
-		b := min(l.nb, n-s)
-		ld := b * l.hw
+	l.chunks(func(s, b, ld int) {
 		Sgemm(true, false, l.k, ld, o, 1, w, l.k, l.gather(gy, s, b), ld, 0, *l.col, ld)
 		col := *l.col
 		ParallelFor(b, 1, func(lo, hi int) {
@@ -139,7 +137,7 @@ func Conv2dInputGrad(g ConvGeom, n, o int, gy, w, dx []float32) {
 				Col2im(g, col, ld, i*l.hw, dx[(s+i)*l.in:(s+i+1)*l.in])
 			}
 		})
-	}
+	})
 }
 
 // Conv2dWeightGrad sets dw [O,C,KH,KW] to the gradient of the convolution g
@@ -195,16 +193,14 @@ func Conv2dWeightGrad(g ConvGeom, n, o int, x, gy, dw []float32) {
 	}
 	l := newLowered(g, n, o)
 	defer l.release()
-	for s := 0; s < n; s += l.nb {
-		b := min(l.nb, n-s)
-		ld := b * l.hw
+	l.chunks(func(s, b, ld int) {
 		l.im2col(x, s, b)
 		beta := float32(1)
 		if s == 0 {
 			beta = 0
 		}
 		Sgemm(false, true, o, l.k, ld, 1, l.gather(gy, s, b), ld, *l.col, ld, beta, dw, l.k)
-	}
+	})
 }
 
 // conv2dGemm sets y [N,O,Ho,Wo] to the convolution g of x [N,C,H,W] with
@@ -241,17 +237,15 @@ func conv2dGemm(g ConvGeom, n, o int, x, w, y []float32) {
 	}
 	l := newLowered(g, n, o)
 	defer l.release()
-	for s := 0; s < n; s += l.nb {
-		b := min(l.nb, n-s)
-		ld := b * l.hw
+	l.chunks(func(s, b, ld int) {
 		l.im2col(x, s, b)
 		if b == 1 {
 			Sgemm(false, false, o, ld, l.k, 1, w, l.k, *l.col, ld, 0, y[s*o*l.hw:(s+1)*o*l.hw], ld)
-			continue
+			return
 		}
 		Sgemm(false, false, o, ld, l.k, 1, w, l.k, *l.col, ld, 0, *l.scratch, ld)
 		l.scatter(*l.scratch, y, s, b)
-	}
+	})
 }
 
 // finite reports whether every value of v is finite (neither NaN nor
@@ -305,6 +299,15 @@ func newLowered(g ConvGeom, n, o int) *lowered {
 		l.scratch = GetScratch(o * l.nb * l.hw)
 	}
 	return l
+}
+
+// chunks calls fn for each chunk of images s..s+b of the batch, whose
+// column matrix has leading dimension ld = b*Ho*Wo.
+func (l *lowered) chunks(fn func(s, b, ld int)) {
+	for s := 0; s < l.n; s += l.nb {
+		b := min(l.nb, l.n-s)
+		fn(s, b, b*l.hw)
+	}
 }
 
 func (l *lowered) release() { PutScratch(l.col); PutScratch(l.scratch) }
