@@ -103,28 +103,52 @@ func readIDX(r io.Reader, size int64, fit func(dims []int, n int64) error) (*IDX
 	if size >= 0 && size-head64 != n {
 		return nil, fmt.Errorf("%w: IDX header declares %v (%d bytes) but the file holds %d bytes of data", ErrFormat, dims, n, size-head64)
 	}
-	data, err := io.ReadAll(io.LimitReader(br, n+1))
+	data, err := readData(br, n, size >= 0)
 	if err != nil {
 		return nil, fmt.Errorf("reading IDX data: %w", err)
 	}
 	if int64(len(data)) != n {
-		what := "only"
-		if int64(len(data)) > n {
-			what = "more than"
-		}
-		return nil, fmt.Errorf("%w: IDX header declares %v (%d bytes) but the file holds %s %d", ErrFormat, dims, n, what, min(int64(len(data)), n))
+		return nil, fmt.Errorf("%w: IDX header declares %v (%d bytes) but the file holds only %d", ErrFormat, dims, n, len(data))
 	}
 	if size < 0 {
-		// Reach the end of a gzip stream, so that its checksum is
-		// verified, reading at most one byte more than declared.
+		// Reach the end of the stream (and of a gzip stream's checksum),
+		// reading at most one byte more than declared.
 		switch k, err := io.CopyN(io.Discard, br, 1); {
 		case k > 0:
-			return nil, fmt.Errorf("%w: IDX header declares %v (%d bytes) but the file holds more", ErrFormat, dims, n)
+			return nil, fmt.Errorf("%w: IDX header declares %v (%d bytes) but the file holds more than %d", ErrFormat, dims, n, n)
 		case err != io.EOF:
 			return nil, fmt.Errorf("reading IDX data: %w", noEOF(err))
 		}
 	}
 	return &IDX{Dims: dims, Data: data}, nil
+}
+
+// readData reads up to n bytes from r. When the length is known to be n
+// (exact), they are allocated at once; otherwise the buffer grows with the
+// bytes that arrive, doubling but never past n, so a short stream costs
+// what it holds and a whole one at most 1.5n at the last growth.
+func readData(r io.Reader, n int64, exact bool) ([]byte, error) {
+	c := min(n, 1<<16)
+	if exact {
+		c = n
+	}
+	buf := make([]byte, 0, c)
+	for int64(len(buf)) < n {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), n))
+			copy(grown, buf)
+			buf = grown
+		}
+		k, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
 }
 
 func noEOF(err error) error {

@@ -192,3 +192,36 @@ func TestIDXMaxMemory(t *testing.T) {
 		})
 	}
 }
+
+// TestIDXReadAllocations: a file whose size is known is read into one
+// buffer of the declared size; a gzip stream's buffer doubles up to the
+// declared size, never past it.
+func TestIDXReadAllocations(t *testing.T) {
+	const n = 1 << 24
+	a := &IDX{Dims: []int{n}, Data: make([]byte, n)}
+	path := filepath.Join(t.TempDir(), "a")
+	writeFile(t, path, idxBytes(t, a, false))
+	gz := idxBytes(t, a, true)
+	for _, c := range []struct {
+		name string
+		read func() error
+		max  float64 // bytes allocated, in units of n
+	}{
+		{"file", func() error {
+			_, err := readIDXFile(path, func([]int, int64) error { return nil })
+			return err
+		}, 1.05},
+		{"gzip", func() error { _, err := ReadIDX(bytes.NewReader(gz)); return err }, 2.05},
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		err := c.read()
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := float64(after.TotalAlloc-before.TotalAlloc) / n; got > c.max {
+			t.Errorf("%s: allocated %.2f times the array; want at most %.2f", c.name, got, c.max)
+		}
+	}
+}
