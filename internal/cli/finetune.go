@@ -69,7 +69,7 @@ func (o *finetuneCmd) check(pos []string) error {
 		at, prefix, ok := strings.Cut(e, ":")
 		n, err := strconv.Atoi(at)
 		if !ok || err != nil || n < 0 || prefix == "" {
-			return fmt.Errorf("--unfreeze %q: want ITER:PREFIX entries such as 500:g.blocks.3.", e)
+			return fmt.Errorf("--unfreeze %q: want ITER:PREFIX entries such as %q", e, "500:g.blocks.3.")
 		}
 		o.unfreeze = append(o.unfreeze, transfer.Unfreeze{At: n, Prefix: prefix})
 	}

@@ -65,7 +65,7 @@ func (o *rankCmd) run(c *call) error {
 		cands = append(cands, transfer.Candidate{Name: spec, Model: m})
 	}
 	if len(cands) == 0 {
-		return errors.New("no source to rank: none of the shipped sources is in this version; give --sources FILE,...")
+		return errors.New("no source to rank: none of the shipped sources is in this version; give --sources FILE[,FILE]")
 	}
 	target, err := o.target.open(o.target.Spec, res, ch)
 	if err != nil {

@@ -95,7 +95,6 @@ func (o *sampleCmd) run(c *call) error {
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return fmt.Errorf("--out %s: %w", o.Out, err)
 	}
-	var files []string
 	for i := 0; i < o.N; i++ {
 		name := filepath.Join(o.Out, fmt.Sprintf("sample-%05d.png", i))
 		if labels != nil {
@@ -104,7 +103,6 @@ func (o *sampleCmd) run(c *call) error {
 		if err := savePNG(name, toImage(x, i)); err != nil {
 			return err
 		}
-		files = append(files, name)
 	}
 	fields["folder"] = o.Out
 	c.out.result(fmt.Sprintf("wrote %d samples of %s (%s) to %s/", o.N, path, m.Config, o.Out), fields)

@@ -151,8 +151,8 @@ func readStats(path string) (runStats, error) {
 }
 
 type point struct {
-	it       int
-	fid, kid float64
+	it  int
+	fid float64
 }
 
 func fidCurve(path string) ([]point, error) {
