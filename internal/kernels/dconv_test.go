@@ -7,33 +7,46 @@ import (
 	"testing"
 )
 
-// naiveConv is the stride-1 convolution of x [N,C,H,W], zero-padded by ph,
-// pw, with w [O,C,KH,KW], summed in float64.
-func naiveConv(x []float32, n, c, h, wd int, w []float32, o, kh, kw, ph, pw int) []float32 {
+// naiveTaps calls fn for every product of the stride-1 convolution of x
+// [N,C,H,W], zero-padded by ph, pw, with w [O,C,KH,KW]: the indices of the
+// output pixel, the weight and the input pixel it multiplies.
+func naiveTaps(n, c, h, wd, o, kh, kw, ph, pw int, fn func(yi, wi, xi int)) {
 	ho, wo := h+2*ph-kh+1, wd+2*pw-kw+1
-	y := make([]float32, n*o*ho*wo)
 	for b := 0; b < n; b++ {
 		for oc := 0; oc < o; oc++ {
 			for yy := 0; yy < ho; yy++ {
 				for xx := 0; xx < wo; xx++ {
-					var s float64
 					for ch := 0; ch < c; ch++ {
 						for i := 0; i < kh; i++ {
 							for j := 0; j < kw; j++ {
 								iy, ix := yy+i-ph, xx+j-pw
-								if iy < 0 || iy >= h || ix < 0 || ix >= wd {
-									continue
+								if iy >= 0 && iy < h && ix >= 0 && ix < wd {
+									fn(((b*o+oc)*ho+yy)*wo+xx, ((oc*c+ch)*kh+i)*kw+j, ((b*c+ch)*h+iy)*wd+ix)
 								}
-								s += float64(w[((oc*c+ch)*kh+i)*kw+j]) * float64(x[((b*c+ch)*h+iy)*wd+ix])
 							}
 						}
 					}
-					y[((b*o+oc)*ho+yy)*wo+xx] = float32(s)
 				}
 			}
 		}
 	}
-	return y
+}
+
+// toFloat32 rounds float64 sums to float32.
+func toFloat32(acc []float64) []float32 {
+	out := make([]float32, len(acc))
+	for i, v := range acc {
+		out[i] = float32(v)
+	}
+	return out
+}
+
+// naiveConv is the stride-1 convolution of x [N,C,H,W], zero-padded by ph,
+// pw, with w [O,C,KH,KW], summed in float64.
+func naiveConv(x []float32, n, c, h, wd int, w []float32, o, kh, kw, ph, pw int) []float32 {
+	acc := make([]float64, n*o*(h+2*ph-kh+1)*(wd+2*pw-kw+1))
+	naiveTaps(n, c, h, wd, o, kh, kw, ph, pw, func(yi, wi, xi int) { acc[yi] += float64(w[wi]) * float64(x[xi]) })
+	return toFloat32(acc)
 }
 
 func randSlice(r *rand.Rand, n int) []float32 {
@@ -235,30 +248,9 @@ func BenchmarkToBlocks(b *testing.B) {
 
 // naiveConvWeightGrad is the weight gradient of naiveConv, in float64.
 func naiveConvWeightGrad(x []float32, n, c, h, wd int, gy []float32, o, kh, kw, ph, pw int) []float32 {
-	ho, wo := h+2*ph-kh+1, wd+2*pw-kw+1
-	dw := make([]float32, o*c*kh*kw)
-	for oc := 0; oc < o; oc++ {
-		for ch := 0; ch < c; ch++ {
-			for i := 0; i < kh; i++ {
-				for j := 0; j < kw; j++ {
-					var s float64
-					for b := 0; b < n; b++ {
-						for y := 0; y < ho; y++ {
-							for xx := 0; xx < wo; xx++ {
-								iy, ix := y+i-ph, xx+j-pw
-								if iy < 0 || iy >= h || ix < 0 || ix >= wd {
-									continue
-								}
-								s += float64(gy[((b*o+oc)*ho+y)*wo+xx]) * float64(x[((b*c+ch)*h+iy)*wd+ix])
-							}
-						}
-					}
-					dw[((oc*c+ch)*kh+i)*kw+j] = float32(s)
-				}
-			}
-		}
-	}
-	return dw
+	acc := make([]float64, o*c*kh*kw)
+	naiveTaps(n, c, h, wd, o, kh, kw, ph, pw, func(yi, wi, xi int) { acc[wi] += float64(gy[yi]) * float64(x[xi]) })
+	return toFloat32(acc)
 }
 
 // TestDirectConvWeightGrad checks the direct weight gradient, with the
