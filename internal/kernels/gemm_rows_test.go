@@ -145,18 +145,7 @@ func TestSgemmRowsBConformance(t *testing.T) {
 		t.Run(impl.name, func(t *testing.T) {
 			t.Parallel()
 			rng := rand.New(rand.NewPCG(5, 6))
-			n := 0
-			for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
-				for _, m := range sizes {
-					for _, nn := range sizes {
-						for _, k := range sizes {
-							ab := alphaBeta[n%len(alphaBeta)]
-							n++
-							runRowsCase(t, impl, gemmCase{tr[0], tr[1], m, nn, k, ab[0], ab[1], n % 3}, n%5 == 0, rng)
-						}
-					}
-				}
-			}
+			eachGemmCase(sizes, alphaBeta, 3, func(n int, c gemmCase) { runRowsCase(t, impl, c, n%5 == 0, rng) })
 		})
 	}
 }

@@ -169,6 +169,24 @@ var gemmSizes = []int{1, 3, 7, 17, 33, 65, 127}
 // alpha/beta pairs (beta = 0 with NaN in C) and padded leading dimensions,
 // with guard bands around every matrix. With -short or -race, a sparser
 // set of sizes is used.
+// eachGemmCase calls fn with every case of the cube of sizes, both
+// transposes of both operands, alpha and beta taken in turn from alphaBeta
+// and a padding cycling below pads, numbering the cases from 1.
+func eachGemmCase(sizes []int, alphaBeta [][2]float32, pads int, fn func(n int, c gemmCase)) {
+	n := 0
+	for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+		for _, m := range sizes {
+			for _, nn := range sizes {
+				for _, k := range sizes {
+					ab := alphaBeta[n%len(alphaBeta)]
+					n++
+					fn(n, gemmCase{tr[0], tr[1], m, nn, k, ab[0], ab[1], n % pads})
+				}
+			}
+		}
+	}
+}
+
 func TestSgemmConformance(t *testing.T) {
 	alphaBeta := [][2]float32{{1, 0}, {1, 1}, {-0.5, 2}, {1.5, 0}, {0.25, -1}}
 	sizes := gemmSizes
@@ -179,18 +197,7 @@ func TestSgemmConformance(t *testing.T) {
 		t.Run(impl.name, func(t *testing.T) {
 			t.Parallel()
 			rng := rand.New(rand.NewPCG(1, 2))
-			n := 0
-			for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
-				for _, m := range sizes {
-					for _, nn := range sizes {
-						for _, k := range sizes {
-							ab := alphaBeta[n%len(alphaBeta)]
-							n++
-							runGemmCase(t, impl, gemmCase{tr[0], tr[1], m, nn, k, ab[0], ab[1], n % 4}, rng)
-						}
-					}
-				}
-			}
+			eachGemmCase(sizes, alphaBeta, 4, func(_ int, c gemmCase) { runGemmCase(t, impl, c, rng) })
 		})
 	}
 }
