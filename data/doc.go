@@ -63,5 +63,7 @@
 // reads the full sets for pretraining. Package data/augment holds the
 // differentiable augmentations (DiffAugment, ADA's flip, rotation,
 // translation and colour subset, and ADA's probability controller); it alone
-// imports autograd, so this package depends on tensor only.
+// imports autograd, so this package depends on tensor only. Package
+// data/letters renders capital letters from the Go fonts with a seeded
+// jitter: a target that neither an MNIST nor a Fashion-MNIST source has seen.
 package data

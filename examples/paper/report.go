@@ -71,7 +71,7 @@ type metricDef struct {
 
 var reportMetrics = []metricDef{
 	{"fid", "FID (gantry-gray, lower is better)", 1, 2, true, func(o *Outcome) *metrics.Result { return o.FID }},
-	{"kid", "KID ×10³ (gantry-gray, lower is better)", 1e3, 2, true, func(o *Outcome) *metrics.Result { return o.KID }},
+	{"kid", "KID (gantry-gray, lower is better)", 1, 3, true, func(o *Outcome) *metrics.Result { return o.KID }},
 	{"iw", "IW (higher is better)", 1, 3, false, func(o *Outcome) *metrics.Result { return o.IW }},
 }
 
@@ -336,7 +336,7 @@ func (res *Results) writeTable(w *strings.Builder, t Table, o ReportOptions, rel
 			secs += rk.Seconds
 		}
 	}
-	p("Time: %s of computation over %d of its %d runs (%d seeds; runs shared with other tables counted here too)", dur(secs), done, len(specs), seeds)
+	p("Time: %s of computation over %d of its %d runs (%s; runs shared with other tables counted here too)", dur(secs), done, len(specs), plural(seeds, "seed"))
 	var wall float64
 	for _, tm := range res.Timings {
 		if tm.Table == t.Key {
@@ -603,4 +603,11 @@ func (res *Results) budgets() []Budget {
 		}
 	}
 	return out
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -76,15 +76,15 @@ func (s Spec) withSeed(seed uint64) Spec { s.Seed = seed; return s }
 // policies are the follow-up methods of the policy table, each added to
 // plain fine-tuning with the values their papers use (see README.md).
 var policies = []struct {
-	Name, Label string
-	Apply       func(*transfer.Options)
+	Name, Short, Label string
+	Apply              func(*transfer.Options)
 }{
-	{"freezed", "FreezeD (input layer and 2 of 4 critic blocks)", func(o *transfer.Options) { o.FreezeD = 2 }},
-	{"normonly", "norm-only (G's norm scales and offsets)", func(o *transfer.Options) { o.NormOnly = true }},
-	{"l2sp", "L2-SP (α = 0.1)", func(o *transfer.Options) { o.L2SP = 0.1 }},
-	{"ewc", "EWC (λ = 5e8)", func(o *transfer.Options) { o.EWC = 5e8 }},
-	{"diffaug", "DiffAugment (color, translation, cutout)", func(o *transfer.Options) { o.DiffAugment = "color,translation,cutout" }},
-	{"ada", "ADA (target 0.6)", func(o *transfer.Options) { o.ADA = true }},
+	{"freezed", "FreezeD", "FreezeD (input layer and 2 of 4 critic blocks)", func(o *transfer.Options) { o.FreezeD = 2 }},
+	{"normonly", "norm-only", "norm-only (G's norm scales and offsets)", func(o *transfer.Options) { o.NormOnly = true }},
+	{"l2sp", "L2-SP", "L2-SP (α = 0.1)", func(o *transfer.Options) { o.L2SP = 0.1 }},
+	{"ewc", "EWC", "EWC (λ = 5e8)", func(o *transfer.Options) { o.EWC = 5e8 }},
+	{"diffaug", "DiffAugment", "DiffAugment (color, translation, cutout)", func(o *transfer.Options) { o.DiffAugment = "color,translation,cutout" }},
+	{"ada", "ADA", "ADA (target 0.6)", func(o *transfer.Options) { o.ADA = true }},
 }
 
 func policy(name string) (func(*transfer.Options), bool) {
@@ -290,7 +290,7 @@ func Tables() []Table {
 	for _, p := range policies {
 		s := plain
 		s.Policy = p.Name
-		tp.Claims = append(tp.Claims, order(p.Name+" beats plain fine-tuning", s, plain))
+		tp.Claims = append(tp.Claims, order(p.Short+" beats plain fine-tuning", s, plain))
 	}
 
 	tr := Table{
