@@ -209,6 +209,9 @@ func resolveShape(op string, old []int, n int, shape []int) []int {
 		case d < 0:
 			panic(fmt.Sprintf("tensor: %s: bad shape %v for %v", op, shape, old))
 		default:
+			if d != 0 && prod > math.MaxInt/d && !slices.Contains(s, 0) {
+				panic(fmt.Sprintf("tensor: %s: shape %v has more elements than an int can count", op, shape))
+			}
 			prod *= d
 		}
 	}

@@ -320,6 +320,8 @@ func TestMisusePanics(t *testing.T) {
 		{"MatMul", "tensor: MatMul: inner sizes differ", func() { MatMul(New(2, 3), New(4, 2)) }},
 		{"Conv2d", "tensor: Conv2d: input [1 3 4 4] and weight [2 2 3 3]", func() { Conv2d(New(1, 3, 4, 4), New(2, 2, 3, 3), ConvParams{}) }},
 		{"New/overflow", "tensor: New: shape [4294967296 4294967296] has more elements than an int can count", func() { New(1<<32, 1<<32) }},
+		{"Reshape/overflow", "tensor: Reshape: shape [4611686018427387905 4] has more elements than an int can count", func() { New(4).Reshape(1<<62+1, 4) }},
+		{"Reshape/overflow-empty", "tensor: Reshape: shape [4611686018427387904 4]", func() { New(0).Reshape(1<<62, 4) }},
 		{"Zeros/overflow", "tensor: New: shape [2 4611686018427387904 2]", func() { Zeros(2, 1<<62, 2) }},
 		{"Conv2d/channels", "tensor: Conv2d: input [1 0 4 4] and weight [2 0 3 3]: want at least one channel", func() { Conv2d(New(1, 0, 4, 4), New(2, 0, 3, 3), ConvParams{}) }},
 		{"Conv2d/kernel", "want at least one channel and a kernel of at least 1x1", func() { Conv2d(New(1, 2, 4, 4), New(2, 2, 0, 3), ConvParams{}) }},
