@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -161,14 +162,22 @@ func noEOF(err error) error {
 // WriteIDX writes a as an uncompressed IDX file of unsigned bytes (wrap w in a
 // gzip.Writer to compress).
 //
-// It panics if len(a.Data) is not the product of a.Dims, or a has no or more
-// than 8 dimensions.
+// It panics if len(a.Data) is not the product of a.Dims, a has no or more
+// than 8 dimensions, or a dimension does not fit the format's 32 bits.
 func WriteIDX(w io.Writer, a *IDX) error {
-	n := 1
+	n := int64(1)
 	for _, d := range a.Dims {
-		n *= d
+		if d < 0 || int64(d) > math.MaxUint32 {
+			panic(fmt.Sprintf("data: WriteIDX: dimension %d of %v does not fit in 32 bits", d, a.Dims))
+		}
+		if n > 0 && d != 0 && n > math.MaxInt64/int64(d) {
+			n = -1 // more bytes than any slice holds, unless a later dimension is 0
+		}
+		if n > 0 || d == 0 {
+			n *= int64(d)
+		}
 	}
-	if n != len(a.Data) || len(a.Dims) < 1 || len(a.Dims) > 8 {
+	if n != int64(len(a.Data)) || len(a.Dims) < 1 || len(a.Dims) > 8 {
 		panic(fmt.Sprintf("data: WriteIDX: %d bytes for dimensions %v", len(a.Data), a.Dims))
 	}
 	head := []byte{0, 0, 0x08, byte(len(a.Dims))}

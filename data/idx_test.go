@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -223,5 +225,29 @@ func TestIDXReadAllocations(t *testing.T) {
 		if got := float64(after.TotalAlloc-before.TotalAlloc) / n; got > c.max {
 			t.Errorf("%s: allocated %.2f times the array; want at most %.2f", c.name, got, c.max)
 		}
+	}
+}
+
+func TestWriteIDXMisuse(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		a    *IDX
+		want string // "" for no panic
+	}{
+		{"dimension over 32 bits", &IDX{Dims: []int{1 << 32}, Data: nil}, "dimension 4294967296 of [4294967296] does not fit in 32 bits"},
+		{"negative dimension", &IDX{Dims: []int{2, -3}}, "dimension -3"},
+		{"product overflows", &IDX{Dims: []int{1 << 31, 1 << 31, 1 << 31, 4}}, "0 bytes for dimensions"},
+		{"wrong length", &IDX{Dims: []int{2, 2}, Data: make([]byte, 3)}, "3 bytes for dimensions [2 2]"},
+		{"empty", &IDX{Dims: []int{1 << 31, 1 << 31, 1 << 31, 0}}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				msg := fmt.Sprint(recover())
+				if c.want == "" && msg != "<nil>" || c.want != "" && !strings.Contains(msg, c.want) {
+					t.Errorf("panic %q; want %q", msg, c.want)
+				}
+			}()
+			WriteIDX(io.Discard, c.a)
+		})
 	}
 }
