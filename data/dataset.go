@@ -70,10 +70,13 @@ type Memory struct {
 // none) or is nil for an unlabeled dataset; classes names the labels and may
 // be nil. Values should lie in [-1, 1].
 //
-// It panics if images is not four-dimensional, if len(labels) is neither 0
-// nor N, or if a label is below -1 or, with classes given, not below
-// len(classes).
+// It panics if images is nil or not four-dimensional, if len(labels) is
+// neither 0 nor N, or if a label is below -1 or, with classes given, not
+// below len(classes).
 func FromTensor(images *tensor.Tensor, labels []int, classes []string) *Memory {
+	if images == nil {
+		panic("data: FromTensor: images is nil; want an [N, C, H, W] tensor")
+	}
 	s := images.Shape()
 	if len(s) != 4 {
 		panic(fmt.Sprintf("data: FromTensor: images have shape %v; want [N, C, H, W]", s))

@@ -78,9 +78,7 @@ func NewLoader(ds Dataset, batch int, r *rand.Rand, opts ...LoaderOption) *Loade
 	if batch < 1 {
 		panic(fmt.Sprintf("data: NewLoader: batch size %d; want at least 1", batch))
 	}
-	if r == nil {
-		panic("data: NewLoader: random source r is nil; want a seeded *rand.Rand, such as rand.New(rand.NewPCG(seed, 0))")
-	}
+	mustRand("NewLoader", r)
 	if ds.Len() == 0 {
 		panic("data: NewLoader: empty dataset")
 	}

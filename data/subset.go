@@ -64,11 +64,19 @@ func (v *View) at(op string, i int) int {
 	return v.idx[i]
 }
 
+// mustRand panics, naming op, if r is nil.
+func mustRand(op string, r *rand.Rand) {
+	if r == nil {
+		panic(fmt.Sprintf("data: %s: random source r is nil; want a seeded *rand.Rand, such as rand.New(rand.NewPCG(seed, 0))", op))
+	}
+}
+
 // Subset returns n images of ds drawn at random without replacement with r,
 // in increasing index order.
 //
-// It panics if n < 0 or n > ds.Len().
+// It panics if n < 0 or n > ds.Len(), or r is nil.
 func Subset(ds Dataset, n int, r *rand.Rand) *View {
+	mustRand("Subset", r)
 	if n < 0 || n > ds.Len() {
 		panic(fmt.Sprintf("data: Subset: %d images from a dataset of %d", n, ds.Len()))
 	}
@@ -83,8 +91,9 @@ func Subset(ds Dataset, n int, r *rand.Rand) *View {
 // labels present in ds; unlabeled images are never chosen.
 //
 // It returns an error if ds has no labeled image or a class has too few
-// images. It panics if n < 0.
+// images. It panics if n < 0 or r is nil.
 func BalancedSubset(ds Dataset, n int, r *rand.Rand) (*View, error) {
+	mustRand("BalancedSubset", r)
 	if n < 0 {
 		panic(fmt.Sprintf("data: BalancedSubset: %d images", n))
 	}
@@ -134,8 +143,9 @@ func groupByLabel(ds Dataset) map[int][]int {
 // held-out part is for evaluation (the IW critic, metrics) on images the GAN
 // never trained on.
 //
-// It panics if n < 0 or n > ds.Len().
+// It panics if n < 0 or n > ds.Len(), or r is nil.
 func Split(ds Dataset, n int, r *rand.Rand) (train, heldOut *View) {
+	mustRand("Split", r)
 	if n < 0 || n > ds.Len() {
 		panic(fmt.Sprintf("data: Split: %d held-out images from a dataset of %d", n, ds.Len()))
 	}

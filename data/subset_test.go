@@ -3,6 +3,7 @@ package data
 import (
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gantry-go/gantry/tensor"
@@ -117,6 +118,10 @@ func TestPanics(t *testing.T) {
 	for name, fn := range map[string]func(){
 		"Subset too many":   func() { Subset(ds, 6, seeded(1)) },
 		"Subset negative":   func() { Subset(ds, -1, seeded(1)) },
+		"Subset nil rand":   func() { Subset(ds, 2, nil) },
+		"Balanced nil rand": func() { BalancedSubset(ds, 2, nil) },
+		"Split nil rand":    func() { Split(ds, 2, nil) },
+		"FromTensor nil":    func() { FromTensor(nil, nil, nil) },
 		"Split too many":    func() { Split(ds, 6, seeded(1)) },
 		"Image range":       func() { ds.Image(5) },
 		"Label range":       func() { ds.Label(-1) },
@@ -133,8 +138,9 @@ func TestPanics(t *testing.T) {
 	} {
 		func() {
 			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: did not panic", name)
+				// A message of this package, not a runtime error.
+				if msg, _ := recover().(string); !strings.HasPrefix(msg, "data: ") {
+					t.Errorf("%s: panic %q; want a message starting with \"data: \"", name, msg)
 				}
 			}()
 			fn()
