@@ -144,6 +144,14 @@ func openRun(dir string, resume bool) (*runDir, *checkpoint, error) {
 	for _, e := range errs {
 		r.logf("skipped an unreadable checkpoint: %v", e)
 	}
+	// A process killed while writing leaves its temporary file behind
+	// (never the file it was replacing): remove them.
+	if stale, _ := filepath.Glob(filepath.Join(dir, ".*.tmp*")); len(stale) > 0 {
+		for _, p := range stale {
+			os.Remove(p)
+		}
+		r.logf("removed %d temporary files left by an interrupted write", len(stale))
+	}
 	return r, ck, nil
 }
 

@@ -272,3 +272,18 @@ func TestEvalDuringTraining(t *testing.T) {
 	_, err = gan.Train(context.Background(), m, tinyData(12, 0), gan.Options{Iterations: 1, Eval: &gan.Eval{Every: 1, Real: held, Metrics: []string{"iw"}}})
 	require.ErrorContains(t, err, "IWTrain")
 }
+
+// Temporary files left by a killed write are removed when the run resumes.
+func TestResumeRemovesStaleTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	m, _ := gan.New(tinyCfg, rng(1))
+	o := tinyOpts(dir, 3)
+	_, err := gan.Train(context.Background(), m, tinyData(12, 0), o)
+	require.NoError(t, err)
+	stale := filepath.Join(dir, "."+gan.CheckpointName(6)+".tmp123")
+	require.NoError(t, os.WriteFile(stale, []byte("half a checkpoint"), 0o644))
+	o.Iterations, o.Resume = 4, true
+	_, err = gan.Train(context.Background(), nil, tinyData(12, 0), o)
+	require.NoError(t, err)
+	assert.NoFileExists(t, stale)
+}
