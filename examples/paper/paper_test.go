@@ -102,7 +102,7 @@ func TestStudyEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	md := string(b)
 	for _, want := range []string{
-		"## Summary", "## Setup", "## Table 1:", "## Table 2:", "## Table 4:", "## Conditional transfer", "## Follow-up policies", "## Source ranking",
+		"## Summary", "**Headline**: of the paper's findings checked, ", "## Setup", "## Table 1:", "## Table 2:", "## Table 4:", "## Conditional transfer", "## Follow-up policies", "## Source ranking",
 		"| G scratch, D scratch | G scratch, D pretrained | G pretrained, D scratch | G pretrained, D pretrained |",
 		"FID (gantry-gray, lower is better)", "KID (gantry-gray, lower is better)", "IW (higher is better)", "(n=1)",
 		"Command: `go run ./examples/paper -table 1 -out ", "**Automatic check**", "Spearman",
