@@ -39,7 +39,7 @@ func (o *datasetCmd) check(pos []string) error {
 	case len(pos) == 1 && o.src.Spec == "":
 		o.src.Spec = pos[0]
 	case len(pos) > 1 || len(pos) == 1:
-		return fmt.Errorf("give one source folder; got %s", strings.Join(append(pos, o.src.Spec), ", "))
+		return fmt.Errorf("give one source folder; got %q", append(pos, o.src.Spec))
 	}
 	if o.src.Spec == "" {
 		return errors.New("give the folder to convert: gantry dataset SRC --out DIR --resolution R")

@@ -3,6 +3,10 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"image"
+	"image/draw"
+	"image/png"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -15,9 +19,9 @@ import (
 // The demo's budgets. The default fits 10 minutes on a 2-core machine
 // (docs in README.md: "The demo"); --quick about a minute.
 const (
-	demoIters      = 300
+	demoIters      = 200
 	demoEvalN      = 1000
-	demoQuickIters = 40
+	demoQuickIters = 30
 	demoQuickEvalN = 250
 	demoLR         = 1e-4
 	demoTargetN    = 1000
@@ -106,7 +110,7 @@ func (o *demoCmd) run(c *call) error {
 	base := transfer.Options{
 		Iterations: o.Iters, BatchSize: 16, LR: o.LR, Seed: o.Seed,
 		LogEvery: 10, CheckpointEvery: max(10, o.Iters/4), GridSize: 64,
-		Eval: &gan.Eval{Every: max(1, (o.Iters+3)/4), Real: heldOut.Dataset, Samples: o.EvalN, Metrics: []string{"fid", "kid"}},
+		Eval: &gan.Eval{Every: o.evalEvery(), Real: heldOut.Dataset, Samples: o.EvalN, Metrics: []string{"fid", "kid"}},
 	}
 	dir, resume, err := o.prepare(c.inv, ds.Name)
 	if err != nil {
@@ -152,6 +156,13 @@ func (o *demoCmd) run(c *call) error {
 		tracked = append(tracked, fromReport(r.label, res.Report, proto))
 	}
 	summary, ahead := demoSummary(tracked)
+	var grids []string
+	for _, r := range reps {
+		grids = append(grids, filepath.Join(r.Dir, gan.GridName(o.Iters)))
+	}
+	if err := sideBySide(filepath.Join(dir, ComparisonFile), grids, src.Config.Resolution, 4); err != nil {
+		return err
+	}
 	if err := writeReport(runReport{Dir: dir, Title: "gantry demo: transferring a GAN from MNIST to 1,000 Fashion-MNIST images", Command: c.inv, Summary: summary, Runs: reps}); err != nil {
 		return err
 	}
@@ -169,6 +180,50 @@ func (o *demoCmd) run(c *call) error {
 	fmt.Fprintf(&b, "%s\nreport: %s", summary, reportPath(dir))
 	c.out.result(b.String(), fields)
 	return nil
+}
+
+// evalEvery measures 5 times in a run (3 with --quick): at the start, the
+// end and evenly between.
+func (o *demoCmd) evalEvery() int {
+	if o.Quick {
+		return max(1, (o.Iters+1)/2)
+	}
+	return max(1, (o.Iters+3)/4)
+}
+
+// ComparisonFile is the demo's picture: the last fixed-noise samples of the
+// pretrained run (left) and of the run from scratch (right).
+const ComparisonFile = "comparison.png"
+
+// sideBySide writes the first rows of grids (of images of side res) next
+// to each other, with a white gap between them.
+func sideBySide(path string, grids []string, res, rows int) error {
+	var imgs []image.Image
+	w, h := 0, 0
+	const gap = 12
+	for _, g := range grids {
+		f, err := os.Open(g)
+		if err != nil {
+			return err
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", g, err)
+		}
+		imgs = append(imgs, img)
+		w += img.Bounds().Dx() + gap
+		h = max(h, min(img.Bounds().Dy(), gan.GridPadding+rows*(res+gan.GridPadding)))
+	}
+	out := image.NewRGBA(image.Rect(0, 0, w-gap, h))
+	draw.Draw(out, out.Bounds(), image.White, image.Point{}, draw.Src)
+	x := 0
+	for _, img := range imgs {
+		b := img.Bounds()
+		draw.Draw(out, image.Rect(x, 0, x+b.Dx(), h), img, b.Min, draw.Src)
+		x += b.Dx() + gap
+	}
+	return savePNG(path, out)
 }
 
 // demoSummary compares the two runs' final FID and KID.

@@ -139,10 +139,10 @@ func (f *flags) parse(args []string) ([]string, error) {
 func (f *flags) flagError(err error) string {
 	s := err.Error()
 	if name, ok := strings.CutPrefix(s, "flag provided but not defined: -"); ok {
-		return fmt.Sprintf("unknown flag --%s", name)
+		return fmt.Sprintf("unknown flag --%s", printable(name))
 	}
 	if name, ok := strings.CutPrefix(s, "flag needs an argument: -"); ok {
-		return fmt.Sprintf("flag --%s needs a value", name)
+		return fmt.Sprintf("flag --%s needs a value", printable(name))
 	}
 	// "invalid value "x" for flag -n: parse error"
 	if i := strings.Index(s, " for flag -"); i >= 0 {
@@ -214,6 +214,14 @@ func helpText(cmd string) string {
 	c.new().define(f)
 	fmt.Fprintf(&b, "Usage:\n  %s\n\n%s\n\nFlags:\n%s\nExamples:\n%s", c.usage, strings.TrimSpace(c.about), f.usage(), c.examples)
 	return b.String()
+}
+
+// printable quotes s when it holds characters that do not print.
+func printable(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) >= 0 {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 // list parses "a,b,c" into its non-empty elements.

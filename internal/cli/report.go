@@ -153,6 +153,7 @@ type reportData struct {
 	StripRuns                                   []string
 	Strips                                      []stripRow
 	Reals                                       template.URL
+	Comparison                                  template.URL
 	Timings                                     []timingRow
 	Options                                     []optionsBlock
 }
@@ -274,6 +275,9 @@ func writeReport(rep runReport) error {
 		}
 		d.Strips = append(d.Strips, row)
 	}
+	if len(runs) > 1 {
+		d.Comparison, _ = fileURL(filepath.Join(rep.Dir, ComparisonFile))
+	}
 	if runs[0].Reals != "" {
 		d.Reals, _ = fileURL(runs[0].Reals)
 	}
@@ -375,7 +379,10 @@ func fileURL(path string) (template.URL, error) {
 	return dataURL(b), nil
 }
 
-// firstRow crops the first row of images of a grid written by gan.SaveGrid
+// stripImages is the number of samples of a strip.
+const stripImages = 6
+
+// firstRow crops the first stripImages samples of the first row of images of a grid written by gan.SaveGrid
 // (padding gan.GridPadding around images of side res).
 func firstRow(path string, res int) (template.URL, error) {
 	f, err := os.Open(path)
@@ -396,7 +403,8 @@ func firstRow(path string, res int) (template.URL, error) {
 		return fileURL(path)
 	}
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, sub.SubImage(image.Rect(b.Min.X, b.Min.Y, b.Max.X, b.Min.Y+h))); err != nil {
+	w := min(b.Dx(), gan.GridPadding+stripImages*(res+gan.GridPadding))
+	if err := png.Encode(&buf, sub.SubImage(image.Rect(b.Min.X, b.Min.Y, b.Min.X+w, b.Min.Y+h))); err != nil {
 		return "", err
 	}
 	return dataURL(buf.Bytes()), nil
@@ -416,6 +424,7 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ddd; padding: 0
 td.value { font-weight: bold; white-space: nowrap; } td.protocol { font-size: 0.8em; color: #555; }
 img.strip, img.reals { image-rendering: pixelated; height: 72px; }
 img.reals { height: auto; width: 420px; }
+img.comparison { image-rendering: pixelated; width: 100%; max-width: 900px; }
 .summary { font-size: 1.1em; background: #eef6ee; padding: 0.8em; border-left: 4px solid #4a4; }
 </style>
 </head>
@@ -423,6 +432,7 @@ img.reals { height: auto; width: 420px; }
 <h1>{{.Title}}</h1>
 <p><code>{{.Command}}</code><br>gantry {{.Version}}, {{.Generated}}</p>
 {{if .Summary}}<p class="summary" id="summary">{{.Summary}}</p>{{end}}
+{{if .Comparison}}<figure><img class="comparison" src="{{.Comparison}}" alt="last samples, pretrained and from scratch"><figcaption>The same latent vectors at the last iteration: fine-tuned from the source (left) and trained from scratch (right).</figcaption></figure>{{end}}
 
 <h2>Final metrics</h2>
 {{if .Final}}<table id="final">
@@ -437,7 +447,7 @@ img.reals { height: auto; width: 420px; }
 {{end}}
 
 <h2>Fixed-noise samples over iterations</h2>
-<p>The first row of each fixed-noise grid (the same latent vectors at every iteration{{if gt (len .StripRuns) 1}}, and for every run{{end}}).</p>
+<p>The first samples of each fixed-noise grid (the same latent vectors at every iteration{{if gt (len .StripRuns) 1}}, and for every run{{end}}).</p>
 <table id="strips">
 <tr><th>iteration</th>{{range .StripRuns}}<th>{{.}}</th>{{end}}</tr>
 {{range .Strips}}<tr><td>{{.Iteration}}</td>{{range .Cells}}<td>{{if .}}<img class="strip" src="{{.}}" alt="samples">{{end}}</td>{{end}}</tr>

@@ -1,0 +1,5 @@
+//go:build noasm
+
+package cli
+
+const noasm = true
