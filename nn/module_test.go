@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/gantry-go/gantry/autograd"
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/tensor"
@@ -43,15 +45,11 @@ func TestSetTrainingReachesEveryNorm(t *testing.T) {
 		}
 	}
 	want := []string{"GAN.g.block.norm1", "GAN.g.block.norm2", "GAN.g.norm", "Cond.0"}
-	if !slices.Equal(names, want) {
-		t.Errorf("modules with a mode: %v; want %v", names, want)
-	}
+	assert.Equal(t, want, names, "modules with a mode")
 	for _, on := range []bool{false, true, false} {
 		nn.SetTraining(&model, on)
 		for i, b := range bns {
-			if b.Training() != on {
-				t.Errorf("after SetTraining(%v), %s.Training() = %v", on, names[i], b.Training())
-			}
+			assert.Equal(t, on, b.Training(), "after SetTraining(%v), %s.Training()", on, names[i])
 		}
 	}
 }
@@ -62,9 +60,7 @@ func TestSequentialNames(t *testing.T) {
 	for name := range nn.Parameters(s) {
 		got = append(got, name)
 	}
-	if want := []string{"0.weight", "0.bias", "2.weight"}; !slices.Equal(got, want) {
-		t.Errorf("Sequential parameter names %v; want %v", got, want)
-	}
+	assert.Equal(t, []string{"0.weight", "0.bias", "2.weight"}, got, "Sequential parameter names")
 }
 
 func TestFrozenParamsGetNoGradient(t *testing.T) {
@@ -73,13 +69,10 @@ func TestFrozenParamsGetNoGradient(t *testing.T) {
 	l.Weight.Freeze()
 	y := autograd.Sum(l.Forward(autograd.Const(tensor.RandN(r, 4, 3))), false)
 	autograd.Backward(y)
-	if l.Weight.Grad != nil || l.Bias.Grad == nil {
-		t.Errorf("after Backward, frozen weight grad %v, bias grad %v", l.Weight.Grad, l.Bias.Grad)
-	}
+	assert.Nil(t, l.Weight.Grad, "a frozen weight's gradient")
+	assert.NotNil(t, l.Bias.Grad)
 	l.Weight.Unfreeze()
-	if l.Weight.Frozen() {
-		t.Errorf("Unfreeze left the weight frozen")
-	}
+	assert.False(t, l.Weight.Frozen(), "Unfreeze left the weight frozen")
 }
 
 func TestLinearShapes(t *testing.T) {
@@ -88,9 +81,7 @@ func TestLinearShapes(t *testing.T) {
 	for _, shape := range [][]int{{3}, {4, 3}, {5, 4, 3}} {
 		y := l.Forward(autograd.Const(tensor.RandN(r, shape...)))
 		want := append(slices.Clone(shape[:len(shape)-1]), 2)
-		if !slices.Equal(y.Value.Shape(), want) {
-			t.Errorf("Linear(%v) shape %v; want %v", shape, y.Value.Shape(), want)
-		}
+		assert.Equal(t, want, y.Value.Shape(), "Linear(%v)", shape)
 	}
 }
 
@@ -101,16 +92,8 @@ func TestBatchNormEvalUsesRunningStats(t *testing.T) {
 	nn.SetTraining(bn, false)
 	x := tensor.FromSlice([]float32{3, 1, -1, -0.5}, 1, 2, 2, 1)
 	y := bn.Forward(autograd.Const(x)).Value.Data()
-	want := []float32{1, 0, 0, 1}
-	for i := range want {
-		if math.Abs(float64(y[i]-want[i])) > 1e-4 {
-			t.Errorf("eval BatchNorm = %v; want %v", y, want)
-			break
-		}
-	}
-	if bn.NumBatchesTracked.Value.Item() != 0 {
-		t.Errorf("eval mode counted a batch")
-	}
+	assert.InDeltaSlice(t, []float32{1, 0, 0, 1}, y, 1e-4, "eval BatchNorm")
+	assert.Zero(t, bn.NumBatchesTracked.Value.Item(), "eval mode counted a batch")
 }
 
 func TestMisusePanics(t *testing.T) {
@@ -153,9 +136,8 @@ func TestMisusePanics(t *testing.T) {
 		}},
 	}
 	for _, c := range cases {
-		if got := panics(c.fn); !strings.HasPrefix(got, c.want) {
-			t.Errorf("%s: panic %q; want prefix %q", c.name, got, c.want)
-		}
+		got := panics(c.fn)
+		assert.True(t, strings.HasPrefix(got, c.want), "%s: panic %q; want prefix %q", c.name, got, c.want)
 	}
 }
 
@@ -259,11 +241,8 @@ func TestListerModules(t *testing.T) {
 		"heads.head_b.running_mean", "heads.head_b.running_var", "heads.head_b.num_batches_tracked",
 		"heads.head_a.running_mean", "heads.head_a.running_var", "heads.head_a.num_batches_tracked",
 	}
-	if !slices.Equal(names, want) {
-		t.Errorf("Buffers names %v; want %v", names, want)
-	}
+	assert.Equal(t, want, names, "Buffers names")
 	nn.SetTraining(&m, false)
-	if l.heads["a"].Training() || l.heads["b"].Training() {
-		t.Errorf("SetTraining did not reach the members of a Lister")
-	}
+	assert.False(t, l.heads["a"].Training(), "SetTraining did not reach the members of a Lister")
+	assert.False(t, l.heads["b"].Training(), "SetTraining did not reach the members of a Lister")
 }
