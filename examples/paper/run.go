@@ -45,8 +45,8 @@ type Budget struct {
 // Plan is the study's budget: see README.md for how it fits in about three
 // hours of a 2-core machine.
 var Plan = Budget{
-	Iterations: 200, BatchSize: 16, LR: 1e-4, EvalEvery: 50, Samples: 1000,
-	IWSteps: 200, GridSize: 16, KIDSubsets: 100, KIDSubsetSize: 500,
+	Iterations: 180, BatchSize: 16, LR: 1e-4, EvalEvery: 45, Samples: 1000,
+	IWSteps: 150, GridSize: 16, KIDSubsets: 100, KIDSubsetSize: 500,
 }
 
 // Seeds fixing what is not the run's own seed.
