@@ -190,6 +190,7 @@ func Tables() []Table {
 	}
 
 	sizes := []int{small, medium, large}
+	sizeNames := []string{"100", "1,000", "5,000"}
 	t2 := Table{
 		Key: "2", Title: "Table 2: size of the target set (MNIST → Fashion-MNIST)",
 		Finding: "Pretraining helps at every size, and its gain grows as the target shrinks " +
@@ -197,7 +198,7 @@ func Tables() []Table {
 		Seeds: 3,
 		Grids: []NamedGrid{{Grid: Grid{
 			Rows: []string{"from scratch", "pretrained (MNIST)"},
-			Cols: []string{"100 images", "1,000 images", "5,000 images"},
+			Cols: []string{sizeNames[0] + " images", sizeNames[1] + " images", sizeNames[2] + " images"},
 			Cell: func(r, c int) (Spec, bool) {
 				if r == 0 {
 					return scratch("fashion", sizes[c]), true
@@ -206,8 +207,8 @@ func Tables() []Table {
 			},
 		}}},
 	}
-	for _, n := range sizes {
-		t2.Claims = append(t2.Claims, order(fmt.Sprintf("pretrained beats scratch at %d images", n), both("mnist", "fashion", n), scratch("fashion", n)))
+	for i, n := range sizes {
+		t2.Claims = append(t2.Claims, order("pretrained beats scratch at "+sizeNames[i]+" images", both("mnist", "fashion", n), scratch("fashion", n)))
 	}
 	t2.Claims = append(t2.Claims, gainGrows("the gain of pretraining grows as the target shrinks (100 > 1,000 > 5,000)",
 		[]Spec{both("mnist", "fashion", small), both("mnist", "fashion", medium), both("mnist", "fashion", large)},
