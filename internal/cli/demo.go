@@ -19,9 +19,9 @@ import (
 // The demo's budgets. The default fits 10 minutes on a 2-core machine
 // (docs in README.md: "The demo"); --quick about a minute.
 const (
-	demoIters      = 200
+	demoIters      = 150
 	demoEvalN      = 1000
-	demoQuickIters = 30
+	demoQuickIters = 20
 	demoQuickEvalN = 250
 	demoLR         = 1e-4
 	demoTargetN    = 1000
@@ -182,13 +182,13 @@ func (o *demoCmd) run(c *call) error {
 	return nil
 }
 
-// evalEvery measures 5 times in a run (3 with --quick): at the start, the
+// evalEvery measures 6 times in a run (3 with --quick): at the start, the
 // end and evenly between.
 func (o *demoCmd) evalEvery() int {
 	if o.Quick {
 		return max(1, (o.Iters+1)/2)
 	}
-	return max(1, (o.Iters+3)/4)
+	return max(1, (o.Iters+4)/5)
 }
 
 // ComparisonFile is the demo's picture: the last fixed-noise samples of the

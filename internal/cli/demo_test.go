@@ -64,7 +64,7 @@ func TestDemoQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"pretrained", "scratch", "After 30 iterations each", "data:image/png;base64,"} {
+	for _, want := range []string{"pretrained", "scratch", "After 20 iterations each", "data:image/png;base64,"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("report lacks %q", want)
 		}
@@ -81,7 +81,7 @@ func TestDemoDefaultsDryRun(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("demo --dry-run = %d: %s", code, errOut)
 	}
-	for _, want := range []string{`"iterations":200`, `"batch_size":16`, `"lr":0.0001`, `"images":1000`, `"samples":1000`} {
+	for _, want := range []string{`"iterations":150`, `"batch_size":16`, `"lr":0.0001`, `"images":1000`, `"samples":1000`} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("dry run lacks %s: %s", want, stdout)
 		}
