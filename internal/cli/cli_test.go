@@ -111,7 +111,7 @@ func TestTrainResumeAndReport(t *testing.T) {
 		t.Errorf("log lines without named columns or protocol:\n%s", stdout)
 	}
 	// --resume needs no other flag; --iters raises the target.
-	code, stdout, errOut = run(t, "train", "--resume", dir, "--iters", "6", "--json")
+	code, stdout, errOut = run(t, "train", "--resume", "latest", "--out", out, "--iters", "6", "--json")
 	if code != ExitOK {
 		t.Fatalf("train --resume = %d: %s", code, errOut)
 	}

@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +39,9 @@ type demoCmd struct {
 	TargetN int
 	LR      float64
 	Seed    uint64
+	// EvalEvery and CheckpointEvery default from Iters; a new run records
+	// them in command.json so that a resume raising --iters keeps them.
+	EvalEvery, CheckpointEvery int
 }
 
 func (o *demoCmd) define(f *flags) {
@@ -50,6 +54,8 @@ func (o *demoCmd) define(f *flags) {
 	f.Int(&o.TargetN, "target-n", demoTargetN, "Fashion-MNIST training images of the target (a class-balanced subset of the 5,000 shipped)")
 	f.Float(&o.LR, "lr", demoLR, "Adam's learning rate of both runs")
 	f.Uint64(&o.Seed, "seed", 1, "seed of the target subset, the new weights, batches and evaluation")
+	f.Int(&o.EvalEvery, "eval-every", 0, "iterations between evaluations (0: 6 in a run, 3 with --quick)")
+	f.Int(&o.CheckpointEvery, "checkpoint-every", 0, "iterations between checkpoints (0: a quarter of the run, at least 10)")
 }
 
 func (o *demoCmd) check(pos []string) error {
@@ -86,7 +92,10 @@ func (o *demoCmd) check(pos []string) error {
 	if !(o.LR > 0 && o.LR <= 1) {
 		return fmt.Errorf("--lr %g is out of range: want a rate in (0, 1], such as 1e-4", o.LR)
 	}
-	return nil
+	if err := inRange("eval-every", o.EvalEvery, 0, 1_000_000); err != nil {
+		return err
+	}
+	return inRange("checkpoint-every", o.CheckpointEvery, 0, 1_000_000)
 }
 
 func (o *demoCmd) run(c *call) error {
@@ -95,6 +104,14 @@ func (o *demoCmd) run(c *call) error {
 	src, srcPath, err := openModel("source", o.Source)
 	if err != nil {
 		return err
+	}
+	if o.EvalEvery == 0 {
+		o.EvalEvery = o.evalEvery()
+		c.inv.Args = append(c.inv.Args, "--eval-every", strconv.Itoa(o.EvalEvery))
+	}
+	if o.CheckpointEvery == 0 {
+		o.CheckpointEvery = max(10, o.Iters/4)
+		c.inv.Args = append(c.inv.Args, "--checkpoint-every", strconv.Itoa(o.CheckpointEvery))
 	}
 	res, ch := src.Config.Resolution, src.Config.Channels
 	target := &dataFlags{Filter: "bilinear", Subset: o.TargetN, SubsetSeed: o.Seed}
@@ -109,8 +126,8 @@ func (o *demoCmd) run(c *call) error {
 	proto := Protocol{Extractor: metrics.GrayName, Fingerprint: fingerprint(metrics.Gray(), ch), Real: "shipped:fashion-eval", Resize: heldOut.Resize, Seed: o.Seed}
 	base := transfer.Options{
 		Iterations: o.Iters, BatchSize: 16, LR: o.LR, Seed: o.Seed,
-		LogEvery: 10, CheckpointEvery: max(10, o.Iters/4), GridSize: 64,
-		Eval: &gan.Eval{Every: o.evalEvery(), Real: heldOut.Dataset, Samples: o.EvalN, Metrics: []string{"fid", "kid"}},
+		LogEvery: 10, CheckpointEvery: o.CheckpointEvery, GridSize: 64,
+		Eval: &gan.Eval{Every: o.EvalEvery, Real: heldOut.Dataset, Samples: o.EvalN, Metrics: []string{"fid", "kid"}},
 	}
 	dir, resume, err := o.prepare(c.inv, ds.Name)
 	if err != nil {

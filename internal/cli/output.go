@@ -222,7 +222,11 @@ func (p *printer) clearBar() {
 
 func (p *printer) finishBar() {
 	if p.bar != nil {
-		_ = p.bar.Finish()
+		if p.bar.State().CurrentPercent >= 1 {
+			_ = p.bar.Finish()
+		} else {
+			_ = p.bar.Exit() // stopped early: leave the bar where it stood
+		}
 		fmt.Fprintln(p.stderr)
 		p.bar = nil
 	}
