@@ -102,7 +102,7 @@ func TestTrainResumeAndReport(t *testing.T) {
 		t.Fatalf("train = %d: %s", code, errOut)
 	}
 	dir := filepath.Join(out, "00000-train-mnist100")
-	for _, f := range []string{"report.html", "report.json", "command.json", "options.json", "checkpoint-000004.safetensors", "metric-fid.jsonl"} {
+	for _, f := range []string{"report.html", "report.json", "command.json", "protocol.json", "options.json", "checkpoint-000004.safetensors", "metric-fid.jsonl"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("run folder: %v", err)
 		}

@@ -144,6 +144,9 @@ func (o *demoCmd) run(c *call) error {
 		}
 		return dryRun(c, dir, map[string]any{"source": srcPath, "runs": "pretrained (init both) and scratch (init scratch)", "transfer": base}, m, ds, base.Eval)
 	}
+	if err := writeProtocol(dir, base.Eval, proto); err != nil {
+		return err
+	}
 	c.out.info("demo: fine-tune %s on %d Fashion-MNIST images and train the same network from scratch, %d iterations each; run folder %s", srcPath, ds.Len(), o.Iters, dir)
 	var tracked []trackedRun
 	var reps []reportRun

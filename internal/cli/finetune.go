@@ -159,6 +159,9 @@ func (o *finetuneCmd) run(c *call) error {
 		}
 		return dryRun(c, dir, opts, m, ds, ev)
 	}
+	if err := writeProtocol(dir, ev, proto); err != nil {
+		return err
+	}
 	c.out.info("run folder %s (source %s)", dir, srcPath)
 	t := &tracker{c: c, run: "finetune", proto: proto}
 	opts.OnProgress, opts.OnEval = t.progress, t.eval

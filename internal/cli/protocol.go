@@ -4,12 +4,15 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/gantry-go/gantry/gan"
 	"github.com/gantry-go/gantry/metrics"
 	"github.com/gantry-go/gantry/tensor"
 )
@@ -163,4 +166,32 @@ func fingerprint(ext metrics.Extractor, channels int) string {
 	s := hex.EncodeToString(h.Sum(nil))[:16]
 	fingerprints.Store(key, s)
 	return s
+}
+
+// ProtocolFile holds, in a run folder, the protocol of the evaluations
+// during training, which metric-*.jsonl lines do not repeat in full.
+const ProtocolFile = "protocol.json"
+
+// writeProtocol writes the evaluation protocol of a run (nothing when the
+// run has no evaluation).
+func writeProtocol(dir string, ev *gan.Eval, base Protocol) error {
+	if ev == nil {
+		return nil
+	}
+	p := base
+	p.NReal, p.NFake = ev.Real.Len(), ev.Samples
+	p.Covariance = covariance
+	p.KIDSubsets, p.KIDSubsetSize = 100, min(1000, p.NReal, p.NFake)
+	if ev.KID.Subsets > 0 {
+		p.KIDSubsets = ev.KID.Subsets
+	}
+	if ev.KID.SubsetSize > 0 {
+		p.KIDSubsetSize = min(ev.KID.SubsetSize, p.NReal, p.NFake)
+	}
+	b, err := json.MarshalIndent(map[string]any{"metrics": ev.Metrics, "every": ev.Every, "protocol": p,
+		"note": "the samples of the evaluation after iteration i are drawn with seed xor i"}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, ProtocolFile), append(b, '\n'))
 }

@@ -265,6 +265,9 @@ func (o *trainCmd) run(c *call) error {
 	}
 	t := &tracker{c: c, run: "train", proto: proto}
 	opts.OnProgress, opts.OnEval = t.progress, t.eval
+	if err := writeProtocol(dir, ev, proto); err != nil {
+		return err
+	}
 	c.out.info("run folder %s", dir)
 	start := time.Now()
 	res, err := gan.Train(c.ctx, m, ds.Dataset, opts)
