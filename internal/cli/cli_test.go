@@ -136,6 +136,11 @@ func TestTrainResumeAndReport(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "00001-train-mnist100", "report.html")); err != nil {
 		t.Error(err)
 	}
+	// A resume with another architecture is refused and says what to do.
+	code, _, errOut = run(t, "train", "--resume", dir, "--width", "4")
+	if code != ExitFailure || !strings.Contains(errOut, "d=2") || !strings.Contains(errOut, "drop the architecture flags") {
+		t.Errorf("resume with another width = %d, %q", code, errOut)
+	}
 	// A resume with other options is refused in one line.
 	code, _, errOut = run(t, "train", "--resume", dir, "--lr", "0.5")
 	if code != ExitFailure || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {

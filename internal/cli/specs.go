@@ -289,7 +289,7 @@ func openModel(flag, spec string) (*gan.Model, string, error) {
 	}
 	m, err := gan.Load(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("--%s: %w", flag, err)
+		return nil, "", fmt.Errorf("--%s: %w; give a model file written by gantry (train, finetune, a run folder) or shipped:NAME", flag, err)
 	}
 	return m, path, nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -255,6 +257,11 @@ func (o *trainCmd) run(c *call) error {
 	if err != nil {
 		return err
 	}
+	if resume {
+		if err := sameConfig(dir, cfg); err != nil {
+			return err
+		}
+	}
 	opts := o.sched.ganOptions()
 	opts.Eval, opts.Dir, opts.Resume = ev, dir, resume
 	if o.DryRun {
@@ -401,5 +408,25 @@ func dryRun(c *call, dir string, opts any, m *gan.Model, ds *dataset, ev *gan.Ev
 	}
 	fmt.Fprintf(&s, "options: %s", b)
 	c.out.result(s.String(), nil)
+	return nil
+}
+
+// sameConfig refuses to resume a run folder whose model is of another
+// architecture than the flags ask for (the trainer takes the model from the
+// checkpoint, so a changed --width would otherwise pass unnoticed).
+func sameConfig(dir string, cfg gan.Config) error {
+	b, err := os.ReadFile(filepath.Join(dir, gan.OptionsFile))
+	if err != nil {
+		return nil // no run yet: nothing to compare
+	}
+	var saved struct {
+		Config gan.Config `json:"config"`
+	}
+	if err := json.Unmarshal(b, &saved); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(dir, gan.OptionsFile), err)
+	}
+	if saved.Config.WithDefaults() != cfg.WithDefaults() {
+		return fmt.Errorf("the run in %s trains a %s model, the flags ask for %s; drop the architecture flags to resume it, or start a new run", dir, saved.Config.WithDefaults(), cfg.WithDefaults())
+	}
 	return nil
 }
