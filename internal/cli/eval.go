@@ -119,7 +119,7 @@ func (o *evalCmd) run(c *call) error {
 		return err
 	}
 	ext := metrics.Gray()
-	proto := Protocol{Extractor: ext.Name(), Fingerprint: fingerprint(ext, ch), Real: o.real.Spec, Resize: real.Resize, Seed: o.Seed}
+	proto := Protocol{Extractor: ext.Name(), Fingerprint: fingerprint(ext, ch), Real: real.Desc, Resize: real.Resize, Seed: o.Seed}
 	mo := metrics.Options{KID: metrics.KIDOptions{Subsets: o.KIDSubsets, SubsetSize: o.KIDSubsetSize}, K: o.K}
 	r := rand.New(rand.NewPCG(o.Seed, 0xe7a1))
 	var out []Measured
@@ -146,7 +146,7 @@ func (o *evalCmd) run(c *call) error {
 			return err
 		}
 		p := proto
-		p.Real = o.real.Spec + " (half trains the critic, half evaluates)"
+		p.Real = real.Desc + " (half trains the critic, half evaluates)"
 		out = append(out, measure(iw, p))
 	}
 	var b strings.Builder

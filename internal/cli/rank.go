@@ -84,7 +84,7 @@ func (o *rankCmd) run(c *call) error {
 	if err != nil {
 		return err
 	}
-	proto := Protocol{Extractor: metrics.GrayName, Fingerprint: fingerprint(metrics.Gray(), ch), Real: o.target.Spec, Resize: target.Resize, Seed: o.Seed}
+	proto := Protocol{Extractor: metrics.GrayName, Fingerprint: fingerprint(metrics.Gray(), ch), Real: target.Desc, Resize: target.Resize, Seed: o.Seed}
 	var b strings.Builder
 	fmt.Fprintf(&b, "sources against %s, best first (lower FID and KID, higher recall are better):\n", o.target.Spec)
 	var rows []map[string]any

@@ -118,6 +118,7 @@ func kernel(name string) (data.Kernel, error) {
 type dataset struct {
 	data.Dataset
 	Spec     string // as given
+	Desc     string // the spec and any subset, for protocols
 	Name     string // short, for run folder names: "fashion1k"
 	Channels int
 	Size     int
@@ -133,7 +134,7 @@ func (d *dataFlags) open(spec string, resolution, channels int) (*dataset, error
 	if d.Crop {
 		opts = append(opts, data.CenterCrop())
 	}
-	ds := &dataset{Spec: spec, Size: resolution}
+	ds := &dataset{Spec: spec, Desc: spec, Size: resolution}
 	ds.Resize = fmt.Sprintf("resize %s to %dx%d", filterName(d.Filter), resolution, resolution)
 	if d.Crop {
 		ds.Resize = "centre crop, " + ds.Resize
@@ -209,6 +210,7 @@ func (d *dataFlags) open(spec string, resolution, channels int) (*dataset, error
 			ds.Dataset = data.Subset(mem, d.Subset, r)
 		}
 		ds.Name += shortCount(d.Subset)
+		ds.Desc = fmt.Sprintf("%s (a subset of %d, seed %d)", spec, d.Subset, d.SubsetSeed)
 	}
 	ds.Name = sanitize(ds.Name)
 	return ds, nil
