@@ -148,6 +148,7 @@ func (o *demoCmd) run(c *call) error {
 		return err
 	}
 	c.out.info("demo: fine-tune %s on %d Fashion-MNIST images and train the same network from scratch, %d iterations each; run folder %s", srcPath, ds.Len(), o.Iters, dir)
+	c.out.event("start", map[string]any{"run_folder": dir, "source": srcPath, "resume": resume, "iterations": o.Iters})
 	var tracked []trackedRun
 	var reps []reportRun
 	for _, r := range runs {

@@ -163,6 +163,7 @@ func (o *finetuneCmd) run(c *call) error {
 		return err
 	}
 	c.out.info("run folder %s (source %s)", dir, srcPath)
+	c.out.event("start", map[string]any{"run_folder": dir, "source": srcPath, "resume": resume})
 	t := &tracker{c: c, run: "finetune", proto: proto}
 	opts.OnProgress, opts.OnEval = t.progress, t.eval
 	start := time.Now()

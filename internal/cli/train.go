@@ -276,6 +276,7 @@ func (o *trainCmd) run(c *call) error {
 		return err
 	}
 	c.out.info("run folder %s", dir)
+	c.out.event("start", map[string]any{"run_folder": dir, "resume": resume})
 	start := time.Now()
 	res, err := gan.Train(c.ctx, m, ds.Dataset, opts)
 	c.out.done()
