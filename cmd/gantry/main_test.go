@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary runs as gantry itself when GANTRY_TEST_MAIN is set.
+func TestMain(m *testing.M) {
+	if os.Getenv("GANTRY_TEST_MAIN") == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+func gantry(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "GANTRY_TEST_MAIN=1")
+	return cmd
+}
+
+func TestExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"version"}, 0},
+		{[]string{"train", "--iters", "0", "--data", "shipped:mnist"}, 2},
+		{[]string{"sample", "--model", "/no/such/file", "--out", "x.png"}, 1},
+	} {
+		err := gantry(tc.args...).Run()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.code {
+			t.Errorf("gantry %s exited %d; want %d", strings.Join(tc.args, " "), code, tc.code)
+		}
+	}
+}
+
+// Ctrl-C in the middle of training writes a checkpoint, says how to
+// continue and exits 1.
+func TestInterrupt(t *testing.T) {
+	out := t.TempDir()
+	cmd := gantry("train", "--data", "shipped:mnist", "--subset", "50", "--width", "2", "--iters", "100000", "--batch", "2",
+		"--n-critic", "1", "--eval", "none", "--grid-size", "4", "--log-every", "1", "--out", out)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "it=3/") {
+			break
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	go func() { // keep the pipe drained
+		for sc.Scan() {
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatal("gantry did not stop after SIGINT")
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "checkpoint") || !strings.Contains(stderr.String(), "--resume") {
+		t.Fatalf("after SIGINT: %v, %q", err, stderr.String())
+	}
+}
