@@ -60,4 +60,3 @@ func run(n int, cands []transfer.Candidate) error {
 	}
 	return nil
 }
-
