@@ -3,6 +3,7 @@ package gan
 import (
 	"bytes"
 	"fmt"
+	"github.com/gantry-go/gantry/internal/atomicfile"
 	"image"
 	"image/png"
 	"math"
@@ -81,7 +82,7 @@ func SaveGrid(path string, images *tensor.Tensor, cols int) error {
 	if err != nil {
 		return fmt.Errorf("gan: SaveGrid %s: %w", path, err)
 	}
-	if err := writeAtomic(path, b); err != nil {
+	if err := atomicfile.WriteBytes(path, b); err != nil {
 		return fmt.Errorf("gan: SaveGrid %s: %w", path, err)
 	}
 	return nil

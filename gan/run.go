@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gantry-go/gantry/internal/atomicfile"
 	"io/fs"
 	"math"
 	"os"
@@ -204,7 +205,7 @@ func (r *runDir) start(t *Trainer, ck *checkpoint) error {
 		if err != nil {
 			return err
 		}
-		if err := writeAtomic(r.path(OptionsFile), append(b, '\n')); err != nil {
+		if err := atomicfile.WriteBytes(r.path(OptionsFile), append(b, '\n')); err != nil {
 			return fmt.Errorf("gan: run folder: %w", err)
 		}
 		for _, name := range r.jsonlFiles() {
@@ -236,7 +237,7 @@ func (r *runDir) start(t *Trainer, ck *checkpoint) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(r.path(OptionsFile), append(b, '\n')); err != nil {
+	if err := atomicfile.WriteBytes(r.path(OptionsFile), append(b, '\n')); err != nil {
 		return fmt.Errorf("gan: run folder: %w", err)
 	}
 	r.logf("resume from %s at iteration %d, to %d", filepath.Base(ck.path), ck.state.Iteration, t.o.Iterations)
@@ -332,7 +333,7 @@ func truncateJSONL(path string, it int) error {
 	if keep.Len() == len(b) {
 		return nil
 	}
-	return writeAtomic(path, keep.Bytes())
+	return atomicfile.WriteBytes(path, keep.Bytes())
 }
 
 func appendLine(path string, v any) error {

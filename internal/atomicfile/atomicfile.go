@@ -68,3 +68,11 @@ func syncDir(dir string) {
 		d.Close()
 	}
 }
+
+// WriteBytes writes data to path atomically, as WriteFile does.
+func WriteBytes(path string, data []byte) error {
+	return WriteFile(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gantry-go/gantry/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -157,7 +158,7 @@ func (o *datasetCmd) run(c *call) error {
 		m.Files = append(m.Files, f)
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := writeFile(filepath.Join(o.Out, ManifestFile), append(b, '\n')); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(o.Out, ManifestFile), append(b, '\n')); err != nil {
 		return err
 	}
 	text := fmt.Sprintf("wrote %d images of %dx%d with %d channels to %s (%d bad files left out); manifest %s",

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"github.com/gantry-go/gantry/internal/atomicfile"
 	"image"
 	"image/color"
 	"image/png"
@@ -43,5 +44,5 @@ func savePNG(path string, img image.Image) error {
 	if err := png.Encode(&buf, img); err != nil {
 		return err
 	}
-	return writeFile(path, buf.Bytes())
+	return atomicfile.WriteBytes(path, buf.Bytes())
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/gantry-go/gantry/internal/atomicfile"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -193,5 +194,5 @@ func writeProtocol(dir string, ev *gan.Eval, base Protocol) error {
 	if err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(dir, ProtocolFile), append(b, '\n'))
+	return atomicfile.WriteBytes(filepath.Join(dir, ProtocolFile), append(b, '\n'))
 }

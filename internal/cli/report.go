@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/gantry-go/gantry/internal/atomicfile"
 	"html/template"
 	"image"
 	"image/png"
@@ -301,11 +302,11 @@ func writeReport(rep runReport) error {
 		return fmt.Errorf("report: %w", err)
 	}
 	prom.Images = strings.Count(page.String(), "<img ")
-	if err := writeFile(filepath.Join(rep.Dir, ReportFile), page.Bytes()); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(rep.Dir, ReportFile), page.Bytes()); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	b, _ := json.MarshalIndent(prom, "", "  ")
-	return writeFile(filepath.Join(rep.Dir, ReportJSON), append(b, '\n'))
+	return atomicfile.WriteBytes(filepath.Join(rep.Dir, ReportJSON), append(b, '\n'))
 }
 
 func sortedKeys[K int | string, V any](m map[K]V) []K {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -144,15 +143,7 @@ func writeCommand(dir, cmd string, args []string) error {
 	if err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(dir, commandFile), append(b, '\n'))
-}
-
-// writeFile writes b to path atomically.
-func writeFile(path string, b []byte) error {
-	return atomicfile.WriteFile(path, func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	})
+	return atomicfile.WriteBytes(filepath.Join(dir, commandFile), append(b, '\n'))
 }
 
 func readCommand(dir string) (*commandRecord, error) {
