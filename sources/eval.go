@@ -60,7 +60,7 @@ type Record struct {
 	RealVsReal float64 `json:"fid_real_vs_real"`
 	// Protocol is the FID result's description (extractor, sample counts).
 	Protocol string `json:"protocol"`
-	// SecPerIter and CPU are the training's mean time per iteration and
+	// SecPerIter and CPU are the training's median time per iteration and
 	// the machine it ran on.
 	SecPerIter float64 `json:"sec_per_iter"`
 	CPU        string  `json:"cpu"`

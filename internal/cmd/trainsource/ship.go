@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -56,7 +57,11 @@ func shipSource(name string, src source, run, dir string) error {
 	if err != nil {
 		return err
 	}
-	stats, err := readStats(filepath.Join(run, gan.StatsFile))
+	it, err := checkpointIteration(ck)
+	if err != nil {
+		return err
+	}
+	stats, err := readStats(filepath.Join(run, gan.StatsFile), it)
 	if err != nil {
 		return err
 	}
@@ -119,15 +124,28 @@ type runStats struct {
 	secPerIter float64
 }
 
-func readStats(path string) (runStats, error) {
+// checkpointIteration reads the iteration from a checkpoint's file name.
+func checkpointIteration(path string) (int, error) {
+	m := regexp.MustCompile(`checkpoint-(\d+)\.safetensors$`).FindStringSubmatch(path)
+	if m == nil {
+		return 0, fmt.Errorf("%s: not a checkpoint file name", path)
+	}
+	return strconv.Atoi(m[1])
+}
+
+// readStats reads the run's stats lines up to iteration upTo (a run killed
+// after its last checkpoint logs intervals that its resume repeats): the
+// iteration reached and the median time per iteration over the logged
+// intervals, which a machine busy for part of a long run moves less than the
+// mean.
+func readStats(path string, upTo int) (runStats, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return runStats{}, err
 	}
 	defer f.Close()
 	var st runStats
-	var secs float64
-	var n int
+	var secs []float64
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var line struct {
@@ -140,13 +158,16 @@ func readStats(path string) (runStats, error) {
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			return st, fmt.Errorf("%s: %w", path, err)
 		}
-		st.iteration = line.Iteration
-		secs += line.Timing.SecPerIter * float64(line.Iterations)
-		n += line.Iterations
+		if line.Iteration > upTo {
+			continue
+		}
+		secs = append(secs, line.Timing.SecPerIter)
 	}
-	if n > 0 {
-		st.secPerIter = secs / float64(n)
+	if len(secs) > 0 {
+		slices.Sort(secs)
+		st.secPerIter = secs[len(secs)/2]
 	}
+	st.iteration = upTo
 	return st, sc.Err()
 }
 
@@ -174,16 +195,29 @@ func fidCurve(path string) ([]point, error) {
 	return pts, nil
 }
 
+// cpuModel names the CPU from /proc/cpuinfo: its model name, and its family
+// and model numbers, which tell apart CPUs that a virtual machine names only
+// "AMD EPYC".
 func cpuModel() string {
 	b, err := os.ReadFile("/proc/cpuinfo")
 	if err != nil {
 		return "unknown CPU"
 	}
-	m := regexp.MustCompile(`(?m)^model name\s*:\s*(.*)$`).FindSubmatch(b)
-	if m == nil {
+	field := func(key string) string {
+		m := regexp.MustCompile(`(?m)^` + key + `\s*:\s*(.*)$`).FindSubmatch(b)
+		if m == nil {
+			return ""
+		}
+		return strings.TrimSpace(string(m[1]))
+	}
+	name := field("model name")
+	if name == "" {
 		return "unknown CPU"
 	}
-	return strings.TrimSpace(string(m[1]))
+	if fam, mod := field("cpu family"), field("model"); fam != "" && mod != "" {
+		name += fmt.Sprintf(" (family %s, model %s)", fam, mod)
+	}
+	return name
 }
 
 func section(rec sources.Record, src source, curve []point) string {
@@ -192,7 +226,7 @@ func section(rec sources.Record, src source, curve []point) string {
 	fmt.Fprintf(&s, "- Model: %s, WGAN-GP (n_critic 5, λ 10, Adam 1e-4 (0, 0.9)), batch 64, EMA 0.995; float16 storage.\n", src.cfg)
 	fmt.Fprintf(&s, "- Data: the full training set (60,000 images) of %s, resized to 32x32.\n", licences[strings.TrimSuffix(rec.Name, "-cond")])
 	fmt.Fprintf(&s, "- Command (seed %d, fixed in the command): `%s`\n", src.seed, rec.Command)
-	fmt.Fprintf(&s, "- Iterations: %d; %.2f s per iteration on %s (2 cores; the machine was shared, so this is an upper bound).\n", rec.Iteration, rec.SecPerIter, rec.CPU)
+	fmt.Fprintf(&s, "- Iterations: %d; %.2f s per iteration (the median of the logged intervals) on %s, 2 cores.\n", rec.Iteration, rec.SecPerIter, rec.CPU)
 	fmt.Fprintf(&s, "- FID against the held-out test images: **%.2f** (float32 weights: %.2f; real training images vs held-out: %.2f). Protocol: %s, seed %d.\n\n", rec.FID, rec.FIDFloat32, rec.RealVsReal, rec.Protocol, sources.EvalSeed)
 	s.WriteString("FID over training (EMA generator, 1,000 samples vs the 1,000 held-out images, gantry-gray):\n\n| iteration | FID |\n| ---: | ---: |\n")
 	for _, p := range curve {
