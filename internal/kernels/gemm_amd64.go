@@ -167,15 +167,27 @@ var (
 	kernelAVX2x6x16    = asmKernel("avx2x6x16", "avx2", 1, 6, 16, tileAVX2x6x16, tileAVX2x6x16R, tileAVX2x6x16B, tileAVX2x6x16RB)
 )
 
+// hwLevel returns the best instruction set of this CPU that the kernels
+// have assembly for.
+func hwLevel() isaLevel {
+	switch {
+	case cpu.X86.HasAVX512F:
+		return levelAVX512
+	case cpu.X86.HasAVX2 && cpu.X86.HasFMA:
+		return levelAVX2
+	}
+	return levelGeneric
+}
+
 func init() {
 	for _, k := range []*gemmKernel{kernelAVX512x14x32, kernelAVX512x12x32, kernelAVX512x8x48, kernelAVX512x6x64, kernelAVX512x4x96} {
 		k.copyMasked, k.transpose, k.tsize = copyMaskedAVX512, transpose16AVX512, 16
 	}
 	kernelAVX2x6x16.transpose, kernelAVX2x6x16.tsize = transpose8AVX2, 8
 	switch {
-	case cpu.X86.HasAVX512F:
+	case level >= levelAVX512:
 		gemmDot = dotAVX512
-	case cpu.X86.HasAVX2 && cpu.X86.HasFMA:
+	case level >= levelAVX2:
 		gemmDot = dotAVX2
 	}
 }
@@ -183,10 +195,10 @@ func init() {
 // dotKernels lists the dot kernels usable on this machine, fastest first.
 func dotKernels() []*dotKernel {
 	var ks []*dotKernel
-	if cpu.X86.HasAVX512F {
+	if level >= levelAVX512 {
 		ks = append(ks, dotAVX512)
 	}
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+	if level >= levelAVX2 {
 		ks = append(ks, dotAVX2)
 	}
 	return ks
@@ -195,17 +207,17 @@ func dotKernels() []*dotKernel {
 // gemmKernels lists the microkernels usable on this machine, fastest first.
 func gemmKernels() []*gemmKernel {
 	var ks []*gemmKernel
-	if cpu.X86.HasAVX512F {
+	if level >= levelAVX512 {
 		ks = append(ks, kernelAVX512x6x64, kernelAVX512x14x32, kernelAVX512x12x32, kernelAVX512x8x48, kernelAVX512x4x96)
 	}
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+	if level >= levelAVX2 {
 		ks = append(ks, kernelAVX2x6x16)
 	}
 	return append(ks, kernelGo)
 }
 
 func init() {
-	if !cpu.X86.HasAVX512F {
+	if level < levelAVX512 {
 		return
 	}
 	transpose16 = transpose16AVX512
@@ -228,7 +240,7 @@ func init() {
 }
 
 func init() {
-	if !cpu.X86.HasAVX512F {
+	if level < levelAVX512 {
 		return
 	}
 	dconvWAsm = func(m, nv int) dconvWKernel {
@@ -250,7 +262,7 @@ func fmaPeakAVX512(n int)
 // fmaPeak runs n iterations of 24 independent vector FMAs (16 lanes each)
 // and reports whether the machine has them.
 func fmaPeak(n int) bool {
-	if !cpu.X86.HasAVX512F {
+	if level < levelAVX512 {
 		return false
 	}
 	fmaPeakAVX512(n)

@@ -2,6 +2,9 @@
 
 package kernels
 
+// hwLevel returns the instruction set of the kernels: plain Go.
+func hwLevel() isaLevel { return levelGeneric }
+
 // gemmKernels lists the microkernels usable on this machine, fastest first.
 func gemmKernels() []*gemmKernel { return []*gemmKernel{kernelGo} }
 
