@@ -174,14 +174,21 @@ func (g *Generator) Sample(n int, r *rand.Rand) *tensor.Tensor {
 	if n < 1 || r == nil {
 		panic(fmt.Sprintf("gan: Generator.Sample: n=%d, r=%v; want n >= 1 and a *rand.Rand", n, r))
 	}
-	var labels []int
-	if g.Config.Classes > 0 {
-		labels = make([]int, n)
-		for i := range labels {
-			labels[i] = r.IntN(g.Config.Classes)
-		}
+	return g.SampleLabels(n, g.RandomLabels(n, r), r)
+}
+
+// RandomLabels returns n class labels drawn uniformly from r for a
+// conditional generator, and nil (drawing nothing) for an unconditional one:
+// the labels Sample uses.
+func (g *Generator) RandomLabels(n int, r *rand.Rand) []int {
+	if g.Config.Classes <= 0 {
+		return nil
 	}
-	return g.SampleLabels(n, labels, r)
+	labels := make([]int, n)
+	for i := range labels {
+		labels[i] = r.IntN(g.Config.Classes)
+	}
+	return labels
 }
 
 // SampleLabels is Sample with the given class labels (nil for an
@@ -213,9 +220,7 @@ func (g *Generator) Generate(z *tensor.Tensor, labels []int) *tensor.Tensor {
 	if cfg.Start() == 1 && n < 2 {
 		panic(fmt.Sprintf("gan: Generator.Generate: %d image at %dx%d: the first batch norm sees one value per sample and channel there, so a batch needs at least 2", n, cfg.Resolution, cfg.Resolution))
 	}
-	training := isTraining(g)
-	nn.SetTraining(g, false)
-	defer nn.SetTraining(g, training)
+	defer EvalMode(g)()
 	out := tensor.New(n, cfg.Channels, cfg.Resolution, cfg.Resolution)
 	chunks := (n + SampleBatch - 1) / SampleBatch
 	per := out.Len() / n
@@ -240,6 +245,18 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// EvalMode puts the mode-switching layers of m (a Generator, a Critic or
+// any nn module) in evaluation mode and returns the function that puts them
+// back in the mode the first of them was in, so that a probe of a network
+// (sampling, a Fisher estimate) neither uses nor updates batch statistics:
+//
+//	defer gan.EvalMode(g)()
+func EvalMode(m any) (restore func()) {
+	training := isTraining(m)
+	nn.SetTraining(m, false)
+	return func() { nn.SetTraining(m, training) }
 }
 
 // isTraining reports whether the first mode-switching layer of m is in

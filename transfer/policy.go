@@ -112,24 +112,10 @@ func Fisher(g *gan.Generator, d *gan.Critic, batches, batchSize int, r *rand.Ran
 	for i, v := range vars {
 		out[names[i]] = tensor.New(v.Value.Shape()...)
 	}
-	training := true
-	for _, sub := range nn.Modules(g) {
-		if t, ok := sub.(interface{ Training() bool }); ok {
-			training = t.Training()
-			break
-		}
-	}
-	nn.SetTraining(g, false)
-	defer nn.SetTraining(g, training)
+	defer gan.EvalMode(g)()
 	for range batches {
 		z := autograd.Const(tensor.RandN(r, batchSize, g.Config.ZDim))
-		var labels []int
-		if g.Config.Classes > 0 {
-			labels = make([]int, batchSize)
-			for i := range labels {
-				labels[i] = r.IntN(g.Config.Classes)
-			}
-		}
+		labels := g.RandomLabels(batchSize, r)
 		ll := autograd.MeanAll(autograd.Neg(autograd.Softplus(autograd.Neg(d.Forward(g.ForwardLabels(z, labels))))))
 		grads := autograd.Grad(ll, vars)
 		for i, gr := range grads {
