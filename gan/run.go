@@ -245,14 +245,75 @@ func (r *runDir) start(t *Trainer, ck *checkpoint) error {
 }
 
 func (r *runDir) jsonlFiles() []string {
-	names := []string{StatsFile}
-	ents, _ := os.ReadDir(r.dir)
+	names, _ := metricFiles(r.dir)
+	return append([]string{StatsFile}, names...)
+}
+
+// metricFiles returns the names of the metric files in dir, sorted.
+func metricFiles(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	var names []string
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), "metric-") && strings.HasSuffix(e.Name(), ".jsonl") {
+		if metricKeyOf(e.Name()) != "" {
 			names = append(names, e.Name())
 		}
 	}
-	return names
+	return names, err
+}
+
+// metricKeyOf returns the metric of a metric file's name, "fid" for
+// "metric-fid.jsonl", or "" for another name.
+func metricKeyOf(name string) string {
+	key, ok := strings.CutPrefix(name, "metric-")
+	if !ok {
+		return ""
+	}
+	key, ok = strings.CutSuffix(key, ".jsonl")
+	if !ok {
+		return ""
+	}
+	return key
+}
+
+// ReadMetrics reads the metric files of the run folder dir: the records of
+// each metric in the order they were written, keyed as the file is named
+// ("fid" for metric-fid.jsonl). A folder without metric files gives an
+// empty map. A line that is not a record (a line torn by a kill) ends the
+// reading of its file, and ReadMetrics returns an error naming the first
+// such file and line with the map of all it could read.
+func ReadMetrics(dir string) (map[string][]MetricRecord, error) {
+	out := map[string][]MetricRecord{}
+	names, err := metricFiles(dir)
+	if err != nil {
+		return out, fmt.Errorf("gan: ReadMetrics: %w", err)
+	}
+	var first error
+	for _, name := range names {
+		if err := readMetricFile(filepath.Join(dir, name), metricKeyOf(name), out); err != nil && first == nil {
+			first = fmt.Errorf("gan: ReadMetrics: %w", err)
+		}
+	}
+	return out, first
+}
+
+func readMetricFile(path, key string, out map[string][]MetricRecord) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for n := 1; sc.Scan(); n++ {
+		var rec MetricRecord
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			return fmt.Errorf("%s line %d: %w", path, n, err)
+		}
+		out[key] = append(out[key], rec)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 func compactJSON(v any) string {
@@ -433,8 +494,9 @@ func (r *runDir) grid(t *Trainer) error {
 	return SaveGrid(r.path(GridName(t.it)), x, gridCols(x.Dim(0)))
 }
 
-// metricLine is one line of metric-<name>.jsonl.
-type metricLine struct {
+// MetricRecord is one line of a metric file (see MetricFile): the result of
+// an evaluation and the iteration it was made at.
+type MetricRecord struct {
 	Iteration int            `json:"iteration"`
 	Result    metrics.Result `json:"result"`
 	Protocol  string         `json:"protocol"`
@@ -442,7 +504,7 @@ type metricLine struct {
 
 func (r *runDir) metrics(t *Trainer, ev EvalEvent) error {
 	for _, res := range ev.Results {
-		line := metricLine{Iteration: ev.Iteration, Result: res, Protocol: res.String()}
+		line := MetricRecord{Iteration: ev.Iteration, Result: res, Protocol: res.String()}
 		if err := appendLine(r.path(MetricFile(metricKey(res.Metric))), line); err != nil {
 			return fmt.Errorf("gan: run folder: %w", err)
 		}

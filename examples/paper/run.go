@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -342,27 +341,15 @@ func (s *Study) Run(ctx context.Context, sp Spec) (*Outcome, bool, error) {
 // processes that trained it (an evaluation repeated at a resume counts
 // once), and returns them with the last ones.
 func readCurve(dir string) ([]Point, *metrics.Result, *metrics.Result, error) {
-	type line struct {
-		Iteration int            `json:"iteration"`
-		Result    metrics.Result `json:"result"`
+	recs, err := gan.ReadMetrics(dir)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	byIt := map[int]*Point{}
 	var its []int
 	last := map[string]*metrics.Result{}
 	for _, m := range []string{"fid", "kid"} {
-		f, err := os.Open(filepath.Join(dir, gan.MetricFile(m)))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		} else if err != nil {
-			return nil, nil, nil, err
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			var l line
-			if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-				f.Close()
-				return nil, nil, nil, fmt.Errorf("%s: %w", f.Name(), err)
-			}
+		for _, l := range recs[m] {
 			p := byIt[l.Iteration]
 			if p == nil {
 				p = &Point{Iteration: l.Iteration}
@@ -374,12 +361,8 @@ func readCurve(dir string) ([]Point, *metrics.Result, *metrics.Result, error) {
 			} else {
 				p.KID = l.Result.Value
 			}
-			v := l.Result // lines come in order: the last is the latest
+			v := l.Result // records come in order: the last is the latest
 			last[m] = &v
-		}
-		f.Close()
-		if err := sc.Err(); err != nil {
-			return nil, nil, nil, err
 		}
 	}
 	slices.Sort(its)

@@ -24,7 +24,6 @@ import (
 
 	"github.com/gantry-go/gantry/gan"
 	"github.com/gantry-go/gantry/internal/version"
-	"github.com/gantry-go/gantry/metrics"
 )
 
 // ReportFile is the page every train, finetune and demo run writes into its
@@ -61,8 +60,8 @@ type runFiles struct {
 	Resolution int
 	Iterations int
 	Stats      []statsLine
-	Metrics    map[string][]metricLine // by file key: "fid", "kid"
-	Grids      map[int]string          // iteration -> fakes file
+	Metrics    map[string][]gan.MetricRecord // by file key: "fid", "kid"
+	Grids      map[int]string                // iteration -> fakes file
 	Reals      string
 }
 
@@ -76,13 +75,8 @@ type statsLine struct {
 	} `json:"timing"`
 }
 
-type metricLine struct {
-	Iteration int            `json:"iteration"`
-	Result    metrics.Result `json:"result"`
-}
-
 func readRun(r reportRun) (*runFiles, error) {
-	f := &runFiles{reportRun: r, Metrics: map[string][]metricLine{}, Grids: map[int]string{}}
+	f := &runFiles{reportRun: r, Grids: map[int]string{}}
 	b, err := os.ReadFile(filepath.Join(r.Dir, gan.OptionsFile))
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
@@ -110,16 +104,7 @@ func readRun(r reportRun) (*runFiles, error) {
 			f.Stats = append(f.Stats, s)
 		}
 	})
-	files, _ := filepath.Glob(filepath.Join(r.Dir, "metric-*.jsonl"))
-	for _, path := range files {
-		key := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), "metric-"), ".jsonl")
-		readLines(path, func(line []byte) {
-			var m metricLine
-			if json.Unmarshal(line, &m) == nil {
-				f.Metrics[key] = append(f.Metrics[key], m)
-			}
-		})
-	}
+	f.Metrics, _ = gan.ReadMetrics(r.Dir) // a torn last line: what came before
 	grids, _ := filepath.Glob(filepath.Join(r.Dir, "fakes-*.png"))
 	for _, g := range grids {
 		var it int
