@@ -222,7 +222,7 @@ func (r *runDir) start(t *Trainer, ck *checkpoint) error {
 		if err := SaveGrid(r.path(RealsFile), reals.Images(), gridCols(n)); err != nil {
 			return err
 		}
-		r.logf("start: %s, %d images (data %s), options %s", t.m.Config, t.ds.Len(), t.o.DataHash[:12], compactJSON(t.o))
+		r.logf("start: %s, %d images (data %s), %s, options %s", t.m.Config, t.ds.Len(), t.o.DataHash[:12], arithmetic(), compactJSON(t.o))
 		return nil
 	}
 	if err := sameOptions(ck.options, t.o); err != nil {
@@ -240,8 +240,14 @@ func (r *runDir) start(t *Trainer, ck *checkpoint) error {
 	if err := atomicfile.WriteBytes(r.path(OptionsFile), append(b, '\n')); err != nil {
 		return fmt.Errorf("gan: run folder: %w", err)
 	}
-	r.logf("resume from %s at iteration %d, to %d", filepath.Base(ck.path), ck.state.Iteration, t.o.Iterations)
+	r.logf("resume from %s at iteration %d, to %d, %s", filepath.Base(ck.path), ck.state.Iteration, t.o.Iterations, arithmetic())
 	return nil
+}
+
+// arithmetic names what a run's floating-point results depend on besides its
+// options and data: the kernels' instruction set and the number of threads.
+func arithmetic() string {
+	return fmt.Sprintf("kernels %s, %d threads", tensor.Kernels(), runtime.GOMAXPROCS(0))
 }
 
 func (r *runDir) jsonlFiles() []string {

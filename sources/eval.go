@@ -73,10 +73,15 @@ type Record struct {
 	Check Check `json:"check"`
 }
 
-// Check is a model checksum at an iteration of a source's training.
+// Check is a model checksum at an iteration of a source's training, with
+// what the arithmetic depended on: the kernels' instruction set (see
+// GANTRY_CPU_CAPABILITY in docs/PERFORMANCE.md) and the number of threads.
+// Retraining with the same two reproduces the checksum bit for bit.
 type Check struct {
 	Iteration int    `json:"iteration"`
 	SHA256    string `json:"sha256"`
+	Kernels   string `json:"kernels"`
+	Threads   int    `json:"threads"`
 }
 
 // Recorded returns the record of a shipped source, or an error wrapping

@@ -21,23 +21,30 @@
 //
 // With -check it retrains the first iterations of a shipped source (its
 // record's Check.Iteration, 100) in a temporary folder and compares the
-// model's checksum with the record, bit for bit:
+// model's checksum with the record, bit for bit. The arithmetic depends on
+// the kernels' instruction set and the number of threads, so the check runs
+// with those of the record (GANTRY_CPU_CAPABILITY and GOMAXPROCS; it
+// restarts itself to set the first), which any AVX2 machine can match:
 //
 //	go run ./internal/cmd/trainsource -source mnist -check
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 
 	"github.com/gantry-go/gantry/data"
 	"github.com/gantry-go/gantry/data/shipped"
 	"github.com/gantry-go/gantry/gan"
+	"github.com/gantry-go/gantry/internal/kernels"
 	"github.com/gantry-go/gantry/sources"
 )
 
@@ -102,6 +109,16 @@ func checkSource(name string, src source, dataDir string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if k := rec.Check.Kernels; k != "" && kernels.Capability() != k {
+		if os.Getenv(kernels.EnvCapability) != "" {
+			return fmt.Errorf("%s was recorded with the %s kernels; this machine runs %s (%s=%s): its checksum cannot match", name, k, kernels.Capability(), kernels.EnvCapability, os.Getenv(kernels.EnvCapability))
+		}
+		return restartWith(kernels.EnvCapability + "=" + k)
+	}
+	if n := rec.Check.Threads; n > 0 {
+		runtime.GOMAXPROCS(n)
+	}
+	fmt.Printf("%s: retraining %d iterations with the %s kernels on %d threads\n", name, rec.Check.Iteration, kernels.Capability(), runtime.GOMAXPROCS(0))
 	if err := run(src, dataDir, dir, rec.Check.Iteration); err != nil {
 		return err
 	}
@@ -114,6 +131,27 @@ func checkSource(name string, src source, dataDir string) error {
 		return fmt.Errorf("%s after %d iterations: checksum %s, the record says %s", name, rec.Check.Iteration, got, rec.Check.SHA256)
 	}
 	fmt.Printf("%s: the first %d iterations reproduce bit for bit (sha256 %s)\n", name, rec.Check.Iteration, got)
+	return nil
+}
+
+// restartWith runs this program again with the same arguments and one more
+// environment variable, and exits with its status.
+func restartWith(env string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), env)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			os.Exit(exit.ExitCode())
+		}
+		return err
+	}
+	os.Exit(0)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/gantry-go/gantry/gan"
 	"github.com/gantry-go/gantry/metrics"
 	"github.com/gantry-go/gantry/sources"
+	"github.com/gantry-go/gantry/tensor"
 )
 
 // licences of the training data, for the README.
@@ -266,7 +268,7 @@ func firstCheck(logPath string, it int) (sources.Check, error) {
 		n, _ := strconv.Atoi(string(m[1]))
 		c := sources.Check{Iteration: n, SHA256: string(m[2])}
 		if n == it {
-			return c, nil
+			return withArithmetic(c, b), nil
 		}
 		if first.SHA256 == "" || n < first.Iteration {
 			first = c
@@ -275,5 +277,19 @@ func firstCheck(logPath string, it int) (sources.Check, error) {
 	if first.SHA256 == "" {
 		return first, fmt.Errorf("%s records no checkpoint checksum", logPath)
 	}
-	return first, nil
+	return withArithmetic(first, b), nil
+}
+
+// withArithmetic adds to c the kernels and threads that the run's log says
+// its first session ran with. A log from before the trainer recorded them
+// gets this machine's, which is right when the run started on its kind of
+// machine (so it was for the first shipped sources).
+func withArithmetic(c sources.Check, log []byte) sources.Check {
+	c.Kernels, c.Threads = tensor.Kernels(), runtime.GOMAXPROCS(0)
+	m := regexp.MustCompile(`(?m)^\S+ start: .*?kernels (\w+), (\d+) threads`).FindSubmatch(log)
+	if m != nil {
+		c.Kernels = string(m[1])
+		c.Threads, _ = strconv.Atoi(string(m[2]))
+	}
+	return c
 }

@@ -3,15 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/gantry-go/gantry/data"
 	"github.com/gantry-go/gantry/data/shipped"
 	"github.com/gantry-go/gantry/gan"
 	"github.com/gantry-go/gantry/sources"
+	"github.com/gantry-go/gantry/tensor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -32,6 +35,9 @@ func TestShip(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "README.md"), []byte("# models\n"), 0o644))
+	log, err := os.ReadFile(filepath.Join(run, gan.LogFile))
+	require.NoError(t, err)
+	assert.Contains(t, string(log), fmt.Sprintf("kernels %s, %d threads", tensor.Kernels(), runtime.GOMAXPROCS(0)), "the trainer's start line")
 
 	require.NoError(t, shipSource("mnist", recipes["mnist"], run, dir))
 	for _, f := range []string{"mnist.safetensors", "mnist.json", "mnist.png"} {
@@ -44,6 +50,8 @@ func TestShip(t *testing.T) {
 	assert.Equal(t, 2, rec.Iteration)
 	assert.Equal(t, 2, rec.Check.Iteration)
 	assert.Len(t, rec.Check.SHA256, 64)
+	assert.Equal(t, tensor.Kernels(), rec.Check.Kernels)
+	assert.Equal(t, runtime.GOMAXPROCS(0), rec.Check.Threads)
 	assert.InDelta(t, rec.FIDFloat32, rec.FID, 0.01*rec.FIDFloat32)
 	back, err := gan.Load(filepath.Join(dir, "mnist.safetensors"))
 	require.NoError(t, err)
@@ -59,4 +67,24 @@ func TestShip(t *testing.T) {
 	require.NoError(t, shipSource("mnist", recipes["mnist"], run, dir))
 	again, _ := os.ReadFile(filepath.Join(dir, "README.md"))
 	assert.Equal(t, len(readme), len(again))
+}
+
+// The check records the kernels and threads of the run's first session, from
+// its log; a log that does not say gets this machine's.
+func TestWithArithmetic(t *testing.T) {
+	here := sources.Check{Kernels: tensor.Kernels(), Threads: runtime.GOMAXPROCS(0)}
+	for _, tc := range []struct {
+		name, log string
+		want      sources.Check
+	}{
+		{"recorded", "2026-12-03T10:00:00Z start: 32x32x1 d=16, 60000 images (data fd7b8a352f53), kernels avx512, 4 threads, options {}\n" +
+			"2026-12-04T10:00:00Z resume from checkpoint-000050.safetensors at iteration 50, to 100, kernels generic, 1 threads\n",
+			sources.Check{Kernels: "avx512", Threads: 4}},
+		{"older log", "2026-12-03T10:00:00Z start: 32x32x1 d=16, 60000 images (data fd7b8a352f53), options {}\n", here},
+		{"empty", "", here},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, withArithmetic(sources.Check{}, []byte(tc.log)))
+		})
+	}
 }
