@@ -119,25 +119,17 @@ func TestConv2dPaths(t *testing.T) {
 			name := fmt.Sprintf("%v*%v/%+v/minHW=%d", c.x, c.w, c.p, minHW)
 			x, w := RandN(r, c.x...), RandN(r, c.w...)
 			y := Conv2d(x, w, c.p)
-			if want := convNaive(x, w, c.p); !AllClose(y, want, tolConv, tolConv) {
-				t.Errorf("Conv2d(%s): max diff %v", name, maxDiff(y, want))
+			if !assertClose(t, convNaive(x, w, c.p), y, tolConv, tolConv, "Conv2d(%s)", name) {
 				continue
 			}
 			bias := RandN(r, c.w[0])
 			yb := Conv2dBias(x, w, bias, c.p)
-			want := Add(y, bias.Reshape(1, -1, 1, 1))
-			if !AllClose(yb, want, tolSum, tolSum) {
-				t.Errorf("Conv2dBias(%s): max diff %v from Conv2d plus bias", name, maxDiff(yb, want))
-			}
+			assertClose(t, Add(y, bias.Reshape(1, -1, 1, 1)), yb, tolSum, tolSum, "Conv2dBias(%s) against Conv2d plus bias", name)
 			gy := RandN(r, y.Shape()...)
 			dx := Conv2dInputGrad(gy, w, c.x[2], c.x[3], c.p)
-			if want := convInputGradNaive(gy, w, c.x[2], c.x[3], c.p); !AllClose(dx, want, tolConv, tolConv) {
-				t.Errorf("Conv2dInputGrad(%s): max diff %v", name, maxDiff(dx, want))
-			}
+			assertClose(t, convInputGradNaive(gy, w, c.x[2], c.x[3], c.p), dx, tolConv, tolConv, "Conv2dInputGrad(%s)", name)
 			dw := Conv2dWeightGrad(x, gy, c.w[2], c.w[3], c.p)
-			if want := convWeightGradNaive(x, gy, c.w[2], c.w[3], c.p); !AllClose(dw, want, tolGrad, tolGrad) {
-				t.Errorf("Conv2dWeightGrad(%s): max diff %v", name, maxDiff(dw, want))
-			}
+			assertClose(t, convWeightGradNaive(x, gy, c.w[2], c.w[3], c.p), dw, tolGrad, tolGrad, "Conv2dWeightGrad(%s)", name)
 		}
 	}
 }

@@ -6,13 +6,45 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func rng(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 99)) }
+
+// assertTensor asserts that got has want's shape and exactly its values.
+func assertTensor(t *testing.T, want, got *Tensor, msgAndArgs ...any) bool {
+	t.Helper()
+	return assert.Equal(t, want.Shape(), got.Shape(), msgAndArgs...) && assert.Equal(t, want.Data(), got.Data(), msgAndArgs...)
+}
+
+// assertClose asserts that got has want's shape and is within
+// AllClose(got, want, rtol, atol), and reports the largest difference when
+// it is not.
+func assertClose(t *testing.T, want, got *Tensor, rtol, atol float64, msgAndArgs ...any) bool {
+	t.Helper()
+	if !assert.Equal(t, want.Shape(), got.Shape(), msgAndArgs...) {
+		return false
+	}
+	if AllClose(got, want, rtol, atol) {
+		return true
+	}
+	return assert.Fail(t, fmt.Sprintf("not within rtol %g, atol %g: max |got - want| = %g", rtol, atol, maxDiff(got, want)), msgAndArgs...)
+}
+
+// panicText runs f and returns what it panicked with, as text, and whether
+// it panicked.
+func panicText(f func()) (msg string, panicked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg, panicked = fmt.Sprint(r), true
+		}
+	}()
+	f()
+	return "", false
+}
 
 // naiveAt reads t at a multi-index, broadcasting dims of size 1 (and
 // missing leading dims) against out.
@@ -77,14 +109,9 @@ func TestBroadcastBinary(t *testing.T) {
 		for _, op := range ops {
 			got := op.f(a, b)
 			want := BroadcastShapes(c.a, c.b)
-			if !slices.Equal(got.Shape(), want) {
-				t.Fatalf("%s(%v, %v) shape %v, want %v", op.name, c.a, c.b, got.Shape(), want)
-			}
+			require.Equal(t, want, got.Shape(), "%s(%v, %v) shape", op.name, c.a, c.b)
 			eachIndex(want, func(idx []int) {
-				w := op.ref(naiveAt(a, idx), naiveAt(b, idx))
-				if g := got.At(idx...); g != w {
-					t.Fatalf("%s(%v, %v) at %v = %v; want %v", op.name, c.a, c.b, idx, g, w)
-				}
+				require.Equal(t, op.ref(naiveAt(a, idx), naiveAt(b, idx)), got.At(idx...), "%s(%v, %v) at %v", op.name, c.a, c.b, idx)
 			})
 		}
 	}
@@ -116,85 +143,49 @@ func TestReductions(t *testing.T) {
 				{"Sum", Sum(x, keep, axes...), sum},
 				{"Max", Max(x, keep, axes...), mx},
 			} {
-				if !slices.Equal(c.got.Shape(), wantShape) {
-					t.Fatalf("%s(axes %v, keep %v) shape %v, want %v", c.name, axes, keep, c.got.Shape(), wantShape)
-				}
-				if !AllClose(c.got.Reshape(out...), c.want, tolSum, tolSum) {
-					t.Errorf("%s(axes %v, keep %v) = %v; want %v", c.name, axes, keep, c.got, c.want)
-				}
+				require.Equal(t, wantShape, c.got.Shape(), "%s(axes %v, keep %v) shape", c.name, axes, keep)
+				assertClose(t, c.want, c.got.Reshape(out...), tolSum, tolSum, "%s(axes %v, keep %v)", c.name, axes, keep)
 			}
 		}
 	}
-	v := Variance(FromSlice([]float32{1, 2, 3, 4}), 0, false)
-	if v.Item() != 1.25 {
-		t.Errorf("Variance([1 2 3 4], ddof 0) = %v; want 1.25", v.Item())
-	}
-	if v := Variance(FromSlice([]float32{1, 2, 3, 4}), 1, false); math.Abs(float64(v.Item())-5.0/3) > tolElem {
-		t.Errorf("Variance([1 2 3 4], ddof 1) = %v; want 5/3", v.Item())
-	}
-	if m := Mean(FromSlice([]float32{1, 2, 3, 6}, 2, 2), false, 0); !Equal(m, FromSlice([]float32{2, 4})) {
-		t.Errorf("Mean over axis 0 = %v", m)
-	}
+	assert.Equal(t, float32(1.25), Variance(FromSlice([]float32{1, 2, 3, 4}), 0, false).Item(), "Variance([1 2 3 4], ddof 0)")
+	assert.InDelta(t, 5.0/3, Variance(FromSlice([]float32{1, 2, 3, 4}), 1, false).Item(), tolElem, "Variance([1 2 3 4], ddof 1)")
+	assertTensor(t, FromSlice([]float32{2, 4}), Mean(FromSlice([]float32{1, 2, 3, 6}, 2, 2), false, 0), "Mean over axis 0")
 }
 
 func TestPermuteTranspose(t *testing.T) {
 	x := Arange(0, 24, 1).Reshape(2, 3, 4)
 	p := Permute(x, 2, 0, 1)
 	eachIndex(p.Shape(), func(idx []int) {
-		if got, want := p.At(idx...), x.At(idx[1], idx[2], idx[0]); got != want {
-			t.Fatalf("Permute at %v = %v; want %v", idx, got, want)
-		}
+		require.Equal(t, x.At(idx[1], idx[2], idx[0]), p.At(idx...), "Permute at %v", idx)
 	})
 	tr := Transpose(x, 0, -1)
-	if !slices.Equal(tr.Shape(), []int{4, 3, 2}) || tr.At(3, 1, 0) != x.At(0, 1, 3) {
-		t.Errorf("Transpose(0,-1) = %v", tr)
-	}
+	require.Equal(t, []int{4, 3, 2}, tr.Shape(), "Transpose(0,-1)")
+	assert.Equal(t, x.At(0, 1, 3), tr.At(3, 1, 0), "Transpose(0,-1)")
 }
 
 func TestShapeOps(t *testing.T) {
 	x := Arange(0, 6, 1).Reshape(2, 3)
-	if got := Slice(x, 1, 1, 3); !Equal(got, FromSlice([]float32{1, 2, 4, 5}, 2, 2)) {
-		t.Errorf("Slice = %v", got)
-	}
+	assertTensor(t, FromSlice([]float32{1, 2, 4, 5}, 2, 2), Slice(x, 1, 1, 3), "Slice")
 	c := Concat(1, x, Slice(x, 1, 0, 1))
-	if !Equal(c, FromSlice([]float32{0, 1, 2, 0, 3, 4, 5, 3}, 2, 4)) {
-		t.Errorf("Concat = %v", c)
-	}
+	assertTensor(t, FromSlice([]float32{0, 1, 2, 0, 3, 4, 5, 3}, 2, 4), c, "Concat")
 	parts := Split(c, 1, 3, 1)
-	if !Equal(parts[0], x) || !Equal(parts[1], FromSlice([]float32{0, 3}, 2, 1)) {
-		t.Errorf("Split = %v", parts)
-	}
+	require.Len(t, parts, 2, "Split")
+	assertTensor(t, x, parts[0], "Split part 0")
+	assertTensor(t, FromSlice([]float32{0, 3}, 2, 1), parts[1], "Split part 1")
 	p := Pad(x, -1, [2]int{1, 0}, [2]int{0, 2})
-	want := FromSlice([]float32{-1, -1, -1, -1, -1, 0, 1, 2, -1, -1, 3, 4, 5, -1, -1}, 3, 5)
-	if !Equal(p, want) {
-		t.Errorf("Pad = %v; want %v", p, want)
-	}
+	assertTensor(t, FromSlice([]float32{-1, -1, -1, -1, -1, 0, 1, 2, -1, -1, 3, 4, 5, -1, -1}, 3, 5), p, "Pad")
 	sel := IndexSelect(x, 0, []int{1, 1, 0})
-	if !Equal(sel, FromSlice([]float32{3, 4, 5, 3, 4, 5, 0, 1, 2}, 3, 3)) {
-		t.Errorf("IndexSelect = %v", sel)
-	}
-	add := IndexAdd(New(2, 3), 0, []int{1, 1, 0}, sel)
-	if !Equal(add, FromSlice([]float32{0, 1, 2, 6, 8, 10}, 2, 3)) {
-		t.Errorf("IndexAdd = %v", add)
-	}
-	if oh := OneHot([]int{2, 0}, 3); !Equal(oh, FromSlice([]float32{0, 0, 1, 1, 0, 0}, 2, 3)) {
-		t.Errorf("OneHot = %v", oh)
-	}
-	if b := BroadcastTo(FromSlice([]float32{1, 2}, 2, 1), 2, 3); !Equal(b, FromSlice([]float32{1, 1, 1, 2, 2, 2}, 2, 3)) {
-		t.Errorf("BroadcastTo = %v", b)
-	}
-	if s := SumTo(Ones(2, 3, 4), 3, 1); !Equal(s, Full(8, 3, 1)) {
-		t.Errorf("SumTo = %v", s)
-	}
-	if w := Where(FromSlice([]float32{1, 0}), Full(5, 2, 2), Full(7, 2)); !Equal(w, FromSlice([]float32{5, 7, 5, 7}, 2, 2)) {
-		t.Errorf("Where = %v", w)
-	}
-	if a := Arange(1, 2, 0.25); !Equal(a, FromSlice([]float32{1, 1.25, 1.5, 1.75})) {
-		t.Errorf("Arange = %v", a)
-	}
-	if r := x.Reshape(-1, 2); !slices.Equal(r.Shape(), []int{3, 2}) || &r.Data()[0] != &x.Data()[0] {
-		t.Errorf("Reshape(-1,2) = %v, want a view of shape [3 2]", r)
-	}
+	assertTensor(t, FromSlice([]float32{3, 4, 5, 3, 4, 5, 0, 1, 2}, 3, 3), sel, "IndexSelect")
+	assertTensor(t, FromSlice([]float32{0, 1, 2, 6, 8, 10}, 2, 3), IndexAdd(New(2, 3), 0, []int{1, 1, 0}, sel), "IndexAdd")
+	assertTensor(t, FromSlice([]float32{0, 0, 1, 1, 0, 0}, 2, 3), OneHot([]int{2, 0}, 3), "OneHot")
+	assertTensor(t, FromSlice([]float32{1, 1, 1, 2, 2, 2}, 2, 3), BroadcastTo(FromSlice([]float32{1, 2}, 2, 1), 2, 3), "BroadcastTo")
+	assertTensor(t, Full(8, 3, 1), SumTo(Ones(2, 3, 4), 3, 1), "SumTo")
+	assertTensor(t, FromSlice([]float32{5, 7, 5, 7}, 2, 2), Where(FromSlice([]float32{1, 0}), Full(5, 2, 2), Full(7, 2)), "Where")
+	assertTensor(t, FromSlice([]float32{1, 1.25, 1.5, 1.75}), Arange(1, 2, 0.25), "Arange")
+	r := x.Reshape(-1, 2)
+	assert.Equal(t, []int{3, 2}, r.Shape(), "Reshape(-1,2)")
+	assert.Same(t, &x.Data()[0], &r.Data()[0], "Reshape(-1,2) is a view")
 }
 
 func TestMatMul(t *testing.T) {
@@ -223,9 +214,7 @@ func TestMatMul(t *testing.T) {
 		prod := Mul(ea.Reshape(append(slices.Clone(ea.Shape()[:ea.Dims()-2]), m, k, 1)...),
 			eb.Reshape(append(slices.Clone(eb.Shape()[:eb.Dims()-2]), 1, k, n)...))
 		want := Sum(prod, false, -2)
-		if !AllClose(got, want, tolSum, tolSum) {
-			t.Errorf("MatMulT(%v, %v, %v, %v) = %v; want %v", c.a, c.b, c.ta, c.tb, got, want)
-		}
+		assertClose(t, want, got, tolSum, tolSum, "MatMulT(%v, %v, %v, %v)", c.a, c.b, c.ta, c.tb)
 	}
 }
 
@@ -278,8 +267,7 @@ func TestConv2dAgainstNaive(t *testing.T) {
 		name := fmt.Sprintf("%v*%v/%+v", c.x, c.w, c.p)
 		x, w := RandN(r, c.x...), RandN(r, c.w...)
 		y := Conv2d(x, w, c.p)
-		if want := convNaive(x, w, c.p); !AllClose(y, want, tolConv, tolConv) {
-			t.Errorf("Conv2d(%s) = %v; want %v", name, y, want)
+		if want := convNaive(x, w, c.p); !assertClose(t, want, y, tolConv, tolConv, "Conv2d(%s)", name) {
 			continue
 		}
 		// The gradients are the adjoints: <gy, conv(x,w)> = <dx, x> = <dw, w>.
@@ -288,9 +276,7 @@ func TestConv2dAgainstNaive(t *testing.T) {
 		dw := Conv2dWeightGrad(x, gy, c.w[2], c.w[3], c.p)
 		lhs := dot(gy, y)
 		for what, rhs := range map[string]float64{"input": dot(dx, x), "weight": dot(dw, w)} {
-			if math.Abs(lhs-rhs) > tolGrad*(1+math.Abs(lhs)) {
-				t.Errorf("Conv2d(%s): <gy,y> = %v but <%s grad, %s> = %v", name, lhs, what, what, rhs)
-			}
+			assert.InDelta(t, lhs, rhs, tolGrad*(1+math.Abs(lhs)), "Conv2d(%s): <gy,y> against <%s grad, %s>", name, what, what)
 		}
 	}
 }
@@ -298,15 +284,9 @@ func TestConv2dAgainstNaive(t *testing.T) {
 func TestPoolUpsample(t *testing.T) {
 	x := Arange(0, 30, 1).Reshape(1, 1, 5, 6)
 	p := AvgPool2d(x, Window(2))
-	want := FromSlice([]float32{3.5, 5.5, 7.5, 15.5, 17.5, 19.5}, 1, 1, 2, 3)
-	if !Equal(p, want) {
-		t.Errorf("AvgPool2d = %v; want %v", p, want)
-	}
+	assertTensor(t, FromSlice([]float32{3.5, 5.5, 7.5, 15.5, 17.5, 19.5}, 1, 1, 2, 3), p, "AvgPool2d")
 	u := UpsampleNearest(FromSlice([]float32{1, 2, 3, 4}, 1, 1, 2, 2), 2)
-	wantU := FromSlice([]float32{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, 1, 1, 4, 4)
-	if !Equal(u, wantU) {
-		t.Errorf("UpsampleNearest = %v; want %v", u, wantU)
-	}
+	assertTensor(t, FromSlice([]float32{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, 1, 1, 4, 4), u, "UpsampleNearest")
 }
 
 func TestMisusePanics(t *testing.T) {
@@ -339,16 +319,9 @@ func TestMisusePanics(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			defer func() {
-				r := recover()
-				if r == nil {
-					t.Fatalf("no panic; want %q", c.want)
-				}
-				if msg := fmt.Sprint(r); !strings.Contains(msg, c.want) {
-					t.Errorf("panic %q; want it to contain %q", msg, c.want)
-				}
-			}()
-			c.f()
+			msg, panicked := panicText(c.f)
+			require.True(t, panicked, "no panic; want %q", c.want)
+			assert.Contains(t, msg, c.want)
 		})
 	}
 }
@@ -357,9 +330,7 @@ func TestMisusePanics(t *testing.T) {
 // large the others are, without an overflow panic.
 func TestNewZeroDimension(t *testing.T) {
 	for _, shape := range [][]int{{0, 1 << 62, 4}, {1 << 62, 4, 0}, {1 << 32, 0, 1 << 32}} {
-		if n := New(shape...).Len(); n != 0 {
-			t.Errorf("New(%v).Len() = %d; want 0", shape, n)
-		}
+		assert.Zero(t, New(shape...).Len(), "New(%v).Len()", shape)
 	}
 }
 
@@ -371,9 +342,9 @@ func TestStandardize(t *testing.T) {
 		wm := Mean(x, true, axes...)
 		wv := Variance(x, 0, true, axes...)
 		wy := Div(Sub(x, wm), Sqrt(AddScalar(wv, 1e-5)))
-		if !AllClose(y, wy, tolConv, tolSum) || !AllClose(m, wm, tolSum, tolElem) || !AllClose(v, wv, tolSum, tolElem) {
-			t.Errorf("Standardize(axes %v) differs from the composite", axes)
-		}
+		assertClose(t, wy, y, tolConv, tolSum, "Standardize(axes %v): the result against the composite", axes)
+		assertClose(t, wm, m, tolSum, tolElem, "Standardize(axes %v): the mean against the composite", axes)
+		assertClose(t, wv, v, tolSum, tolElem, "Standardize(axes %v): the variance against the composite", axes)
 	}
 }
 
@@ -386,9 +357,7 @@ func TestStandardizeGrad(t *testing.T) {
 		got := StandardizeGrad(g, xhat, v, 1e-5, axes...)
 		c := Sub(Sub(g, Mean(g, true, axes...)), Mul(xhat, Mean(Mul(g, xhat), true, axes...)))
 		want := Mul(c, Rsqrt(AddScalar(v, 1e-5)))
-		if !AllClose(got, want, tolConv, tolSum) {
-			t.Errorf("StandardizeGrad(axes %v) differs from the composite", axes)
-		}
+		assertClose(t, want, got, tolConv, tolSum, "StandardizeGrad(axes %v) against the composite", axes)
 	}
 }
 
@@ -418,9 +387,7 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 	for _, procs := range []int{2, 3, 4} {
 		many := run(procs)
 		for i := range one {
-			if !Equal(one[i], many[i]) {
-				t.Errorf("result %d differs between 1 and %d workers", i, procs)
-			}
+			assertTensor(t, one[i], many[i], "result %d between 1 and %d workers", i, procs)
 		}
 	}
 }
@@ -434,13 +401,11 @@ func TestFusedMulAddMulSumTo(t *testing.T) {
 		{[]int{5}, []int{}, []int{5}},
 	} {
 		a, w, b := RandN(r, c.a...), RandN(r, c.w...), RandN(r, c.b...)
-		if got, want := MulAdd(a, w, b), Add(Mul(a, w), b); !AllClose(got, want, tolElem, tolElem) {
-			t.Errorf("MulAdd(%v, %v, %v) = %v; want %v", c.a, c.w, c.b, got, want)
-		}
+		got, want := MulAdd(a, w, b), Add(Mul(a, w), b)
+		assertClose(t, want, got, tolElem, tolElem, "MulAdd(%v, %v, %v)", c.a, c.w, c.b)
 		g := RandN(r, c.a...)
-		if got, want := MulSumTo(g, a, c.w...), SumTo(Mul(g, a), c.w...); !AllClose(got, want, tolConv, tolSum) {
-			t.Errorf("MulSumTo(%v -> %v) = %v; want %v", c.a, c.w, got, want)
-		}
+		got, want = MulSumTo(g, a, c.w...), SumTo(Mul(g, a), c.w...)
+		assertClose(t, want, got, tolConv, tolSum, "MulSumTo(%v -> %v)", c.a, c.w)
 	}
 }
 
@@ -521,7 +486,7 @@ func TestPoolsMatchDefinition(t *testing.T) {
 				continue
 			}
 			got, want := AvgPool2d(x, p), naivePool(x, p, true)
-			assert.True(t, AllClose(got, want, tolElem, tolElem), "AvgPool2d(%v, %+v) = %v; want %v", hw, p, got, want)
+			assertClose(t, want, got, tolElem, tolElem, "AvgPool2d(%v, %+v)", hw, p)
 			want = naivePool(x, p, false)
 			assert.Equal(t, want.Data(), MaxPool2d(x, p).Data(), "MaxPool2d(%v, %+v)", hw, p)
 			got, _ = MaxPool2dIndices(x, p)
