@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // TestDeterministicAcrossWorkers runs the same double-backprop training
@@ -24,9 +26,5 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 		return out
 	}
 	one, many := run(1), run(4)
-	for i := range one {
-		if one[i] != many[i] {
-			t.Fatalf("value %d: %v with 1 worker, %v with 4", i, one[i], many[i])
-		}
-	}
+	require.Equal(t, one, many, "values with 1 worker (expected) and 4")
 }

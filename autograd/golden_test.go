@@ -8,6 +8,8 @@ import (
 
 	"github.com/gantry-go/gantry/internal/golden"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The golden files in testdata are written by scripts/golden/gen_autograd.py
@@ -16,27 +18,24 @@ import (
 func loadGolden(t *testing.T, name string) *golden.File {
 	t.Helper()
 	f, err := golden.Read(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return f
 }
 
 func gt(t *testing.T, f *golden.File, key string) *tensor.Tensor {
 	t.Helper()
 	g, ok := f.Tensors[key]
-	if !ok {
-		t.Fatalf("golden key %q missing", key)
-	}
+	require.True(t, ok, "golden key %q missing", key)
 	return tensor.FromSlice(append([]float32(nil), g.Data...), g.Shape...)
 }
 
 // closeTo compares got with want relative to want's largest magnitude:
-// max|got-want| <= rel * max(|want|, tiny).
+// max|got-want| <= rel * max(|want|, tiny), and reports the worst element.
+// It is the package's one comparison with PyTorch, written by hand for that
+// report.
 func closeTo(t *testing.T, what string, got, want *tensor.Tensor, rel float64) {
 	t.Helper()
-	if !got.SameShape(want) {
-		t.Errorf("%s: shape %v, want %v", what, got.Shape(), want.Shape())
+	if !assert.Equal(t, want.Shape(), got.Shape(), "%s: shape", what) {
 		return
 	}
 	scale, worst, at := 1e-6, 0.0, 0
@@ -139,9 +138,7 @@ func TestGoldenOps(t *testing.T) {
 		})
 		seen++
 	}
-	if want := len(f.Meta["ops"].(map[string]any)); seen != want {
-		t.Errorf("tested %d ops of the %d in ops.json", seen, want)
-	}
+	assert.Equal(t, len(f.Meta["ops"].(map[string]any)), seen, "ops tested of those in ops.json")
 }
 
 func TestGoldenPool(t *testing.T) {
@@ -161,9 +158,7 @@ func TestGoldenPool(t *testing.T) {
 		"bilinear_down":  func(x *Var) *Var { return ResizeBilinear(x, 4, 3, false) },
 		"bilinear_align": func(x *Var) *Var { return ResizeBilinear(x, 7, 9, true) },
 	}
-	if want := len(f.Meta["ops"].(map[string]any)); len(ops) != want {
-		t.Errorf("testing %d ops of the %d in pool.json", len(ops), want)
-	}
+	assert.Len(t, ops, len(f.Meta["ops"].(map[string]any)), "ops tested of those in pool.json")
 	for name, fn := range ops {
 		t.Run(name, func(t *testing.T) {
 			x := Leaf(gt(t, f, name+".x"))

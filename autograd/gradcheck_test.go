@@ -3,10 +3,10 @@ package autograd
 import (
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
 )
 
 // input describes one random input of a checked op.
@@ -177,12 +177,8 @@ func TestGradCheckOps(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(7, uint64(len(c.name))))
 			in := randomInputs(r, c)
-			if err := GradCheck(c.f, in, nil); err != nil {
-				t.Errorf("GradCheck: %v", err)
-			}
-			if err := GradGradCheck(c.f, in, nil); err != nil {
-				t.Errorf("GradGradCheck: %v", err)
-			}
+			assert.NoError(t, GradCheck(c.f, in, nil), "GradCheck")
+			assert.NoError(t, GradGradCheck(c.f, in, nil), "GradGradCheck")
 		})
 	}
 }
@@ -211,15 +207,9 @@ func TestGradCheckCatchesWrongRule(t *testing.T) {
 	with := func(p primitive) func(x []*Var) *Var {
 		return func(x []*Var) *Var { return record(p, tensor.Tanh(x[0].Value), x[0]) }
 	}
-	if err := GradCheck(with(badTanh{}), in, nil); err == nil || !strings.Contains(err.Error(), "analytic") {
-		t.Errorf("GradCheck accepted a wrong tanh rule (err %v)", err)
-	}
-	if err := GradCheck(with(constTanh{}), in, nil); err != nil {
-		t.Errorf("GradCheck rejected a first-order-correct rule: %v", err)
-	}
-	if err := GradGradCheck(with(constTanh{}), in, nil); err == nil {
-		t.Error("GradGradCheck accepted a rule that is not differentiable")
-	}
+	assert.ErrorContains(t, GradCheck(with(badTanh{}), in, nil), "analytic", "GradCheck of a wrong tanh rule")
+	assert.NoError(t, GradCheck(with(constTanh{}), in, nil), "GradCheck of a first-order-correct rule")
+	assert.Error(t, GradGradCheck(with(constTanh{}), in, nil), "GradGradCheck of a rule that is not differentiable")
 }
 
 func TestRulesCoverEveryOp(t *testing.T) {
@@ -241,9 +231,7 @@ func TestRulesCoverEveryOp(t *testing.T) {
 		}
 	}
 	for op := OpNone + 1; op < numOps; op++ {
-		if !seen[op] {
-			t.Errorf("the rule of %v is not exercised by the op table", op)
-		}
+		assert.True(t, seen[op], "the rule of %v is not exercised by the op table", op)
 	}
 }
 
@@ -300,12 +288,8 @@ func TestGradCheckRandomBroadcast(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%v,%v", op.name, sa, sb), func(t *testing.T) {
 				in := []*tensor.Tensor{tensor.RandU(r, -1, 1, sa...), tensor.RandU(r, 0.5, 2, sb...)}
 				f := func(x []*Var) *Var { return Mul(op.f(x[0], x[1]), Add(x[0], x[1])) }
-				if err := GradCheck(f, in, nil); err != nil {
-					t.Errorf("trial %d: %v", trial, err)
-				}
-				if err := GradGradCheck(f, in, nil); err != nil {
-					t.Errorf("trial %d: %v", trial, err)
-				}
+				assert.NoError(t, GradCheck(f, in, nil), "trial %d: GradCheck", trial)
+				assert.NoError(t, GradGradCheck(f, in, nil), "trial %d: GradGradCheck", trial)
 			})
 		}
 	}

@@ -2,12 +2,10 @@ package autograd
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
 )
 
 func TestNoGradRecordsNothing(t *testing.T) {
@@ -107,12 +105,7 @@ func TestGraphMisusePanics(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			defer func() {
-				msg := fmt.Sprint(recover())
-				if !strings.Contains(msg, c.want) {
-					t.Errorf("panic %q; want it to contain %q", msg, c.want)
-				}
-			}()
+			defer func() { assert.Contains(t, fmt.Sprint(recover()), c.want, "the panic") }()
 			c.f()
 		})
 	}
@@ -135,9 +128,7 @@ func TestBackwardLeavesOtherGoroutinesRecording(t *testing.T) {
 	for {
 		select {
 		case <-done:
-			if lost > 0 {
-				t.Errorf("%d ops recorded no graph while another goroutine ran Backward", lost)
-			}
+			assert.Zero(t, lost, "ops that recorded no graph while another goroutine ran Backward")
 			return
 		default:
 		}
