@@ -10,6 +10,8 @@ import (
 	"github.com/gantry-go/gantry/internal/golden"
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The golden files are written by scripts/golden/gen_nn.py from PyTorch
@@ -18,9 +20,7 @@ import (
 func loadGolden(t *testing.T, name string) map[string]*tensor.Tensor {
 	t.Helper()
 	g, err := golden.Load("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	out := make(map[string]*tensor.Tensor, len(g))
 	for k, v := range g {
 		out[k] = tensor.FromSlice(v.Data, v.Shape...)
@@ -59,16 +59,12 @@ func closeTo(got, want *tensor.Tensor, atol, rtol float64) string {
 	return ""
 }
 
-const gatol, grtol = 2e-5, 1e-4
-
 // checkCase runs a golden case: loads the PyTorch state strictly into m,
 // runs the forward pass, and compares the output, the gradients of
 // sum(out*g) with respect to x and every parameter, and the buffers after.
 func checkCase(t *testing.T, g map[string]*tensor.Tensor, name string, m any, fwd func(x *autograd.Var) *autograd.Var) {
 	t.Helper()
-	if err := nn.LoadStateDict(m, sub(g, name+"/state/"), nn.LoadOptions{}); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
+	require.NoError(t, nn.LoadStateDict(m, sub(g, name+"/state/"), nn.LoadOptions{}), "%s", name)
 	var names []string
 	var vars []*autograd.Var
 	var x *autograd.Var
@@ -80,28 +76,21 @@ func checkCase(t *testing.T, g map[string]*tensor.Tensor, name string, m any, fw
 		names, vars = append(names, n), append(vars, p.Var)
 	}
 	out := fwd(x)
-	if msg := closeTo(out.Value, g[name+"/out"], gatol, grtol); msg != "" {
-		t.Errorf("%s: output %s", name, msg)
-	}
+	assert.Empty(t, closeTo(out.Value, g[name+"/out"], gatol, grtol), "%s: output", name)
 	loss := autograd.Sum(autograd.Mul(out, autograd.Const(g[name+"/g"])), false)
 	grads := autograd.Grad(loss, vars)
 	for i, n := range names {
 		want, ok := g[name+"/grad/"+n]
-		if !ok {
-			t.Errorf("%s: no golden gradient for %s", name, n)
+		if !assert.True(t, ok, "%s: no golden gradient for %s", name, n) {
 			continue
 		}
-		if msg := closeTo(grads[i].Value, want, gatol, grtol); msg != "" {
-			t.Errorf("%s: gradient of %s: %s", name, n, msg)
-		}
+		assert.Empty(t, closeTo(grads[i].Value, want, gatol, grtol), "%s: gradient of %s", name, n)
 	}
 	if want, ok := g[name+"/gp"]; ok {
 		// Second order, as a gradient penalty: gp = Σ (d loss/dx)².
 		gx := autograd.Grad(loss, vars[:1], autograd.CreateGraph())[0]
 		gp := autograd.Sum(autograd.Square(gx), false)
-		if msg := closeTo(gp.Value, want, gatol, grtol); msg != "" {
-			t.Errorf("%s: penalty %s", name, msg)
-		}
+		assert.Empty(t, closeTo(gp.Value, want, gatol, grtol), "%s: penalty", name)
 		var ggs []*autograd.Var
 		if gp.RequiresGrad() {
 			ggs = autograd.Grad(gp, vars)
@@ -111,22 +100,16 @@ func checkCase(t *testing.T, g map[string]*tensor.Tensor, name string, m any, fw
 			if ggs != nil {
 				got = ggs[i].Value
 			}
-			if msg := closeTo(got, g[name+"/gradgp/"+n], gatol, grtol); msg != "" {
-				t.Errorf("%s: second-order gradient of %s: %s", name, n, msg)
-			}
+			assert.Empty(t, closeTo(got, g[name+"/gradgp/"+n], gatol, grtol), "%s: second-order gradient of %s", name, n)
 		}
 	}
 	count := 0
 	for k, want := range sub(g, name+"/after/") {
 		count++
 		got := nn.StateDict(m)[k]
-		if msg := closeTo(got, want, gatol, grtol); msg != "" {
-			t.Errorf("%s: buffer %s after the forward pass: %s", name, k, msg)
-		}
+		assert.Empty(t, closeTo(got, want, gatol, grtol), "%s: buffer %s after the forward pass", name, k)
 	}
-	if nb := len(nn.StateDict(m)) - len(nn.ParamList(m)); count != nb {
-		t.Errorf("%s: %d golden buffers, module has %d", name, count, nb)
-	}
+	assert.Equal(t, len(nn.StateDict(m))-len(nn.ParamList(m)), count, "%s: golden buffers against the module's", name)
 }
 
 func TestLayersMatchPyTorch(t *testing.T) {
@@ -172,7 +155,7 @@ func TestLayersMatchPyTorch(t *testing.T) {
 	}
 	for k := range g {
 		if name, _, _ := strings.Cut(k, "/"); !seen[name] {
-			t.Errorf("golden case %s is not tested", name)
+			assert.Fail(t, "golden case not tested", name)
 			seen[name] = true
 		}
 	}
@@ -203,38 +186,26 @@ func TestResidualBlocksMatchPyTorch(t *testing.T) {
 			checkCase(t, g, c.name, b, func(x *autograd.Var) *autograd.Var { return b.ForwardLabels(x, labels) })
 		})
 	}
-	if b := nn.NewResidualBlock(3, 3, 3, nn.ResampleNone, nil, nil); b.Shortcut != nil {
-		t.Errorf("a block that keeps shape has a shortcut convolution")
-	}
+	assert.Nil(t, nn.NewResidualBlock(3, 3, 3, nn.ResampleNone, nil, nil).Shortcut, "a block that keeps shape has a shortcut convolution")
 }
 
 func TestBatchNormRunningStats(t *testing.T) {
 	g := loadGolden(t, "batchnorm.json")
 	bn := nn.NewBatchNorm2d(3)
-	if err := nn.LoadStateDict(bn, sub(g, "state/"), nn.LoadOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nn.LoadStateDict(bn, sub(g, "state/"), nn.LoadOptions{}))
 	for i := range 4 {
 		var out *autograd.Var
 		autograd.NoGrad(func() { out = bn.Forward(autograd.Const(g[fmt.Sprintf("step%d/x", i)])) })
-		if msg := closeTo(out.Value, g[fmt.Sprintf("step%d/out", i)], gatol, grtol); msg != "" {
-			t.Errorf("step %d: output %s", i, msg)
-		}
+		assert.Empty(t, closeTo(out.Value, g[fmt.Sprintf("step%d/out", i)], gatol, grtol), "step %d: output", i)
 	}
 	for _, k := range []string{"running_mean", "running_var", "num_batches_tracked"} {
-		if msg := closeTo(nn.StateDict(bn)[k], g["after/"+k], gatol, grtol); msg != "" {
-			t.Errorf("%s after 4 steps: %s", k, msg)
-		}
+		assert.Empty(t, closeTo(nn.StateDict(bn)[k], g["after/"+k], gatol, grtol), "%s after 4 steps", k)
 	}
 	nn.SetTraining(bn, false)
 	before := nn.StateDict(bn).Clone()
 	x := autograd.Const(g["eval/x"])
-	if msg := closeTo(bn.Forward(x).Value, g["eval/out"], gatol, grtol); msg != "" {
-		t.Errorf("eval output %s", msg)
-	}
+	assert.Empty(t, closeTo(bn.Forward(x).Value, g["eval/out"], gatol, grtol), "eval output")
 	bn.AlwaysBatchStats = true
-	if msg := closeTo(bn.Forward(x).Value, g["batchstats/out"], gatol, grtol); msg != "" {
-		t.Errorf("eval output with AlwaysBatchStats %s", msg)
-	}
+	assert.Empty(t, closeTo(bn.Forward(x).Value, g["batchstats/out"], gatol, grtol), "eval output with AlwaysBatchStats")
 	equalStates(t, nn.StateDict(bn), before) // evaluation never moves the running statistics
 }

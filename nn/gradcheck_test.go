@@ -9,6 +9,8 @@ import (
 	"github.com/gantry-go/gantry/autograd"
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The critic's gradient penalty differentiates through every layer twice, so
@@ -120,21 +122,15 @@ func TestNormAndBlockGradients(t *testing.T) {
 					break
 				}
 			}
-			if seed > 1000 {
-				t.Fatalf("no seed keeps the ReLU inputs %g away from 0", reluMargin)
-			}
+			require.LessOrEqual(t, seed, uint64(1000), "no seed keeps the ReLU inputs %g away from 0", reluMargin)
 			f, ps := checked(m, fwd)
 			inputs := []*tensor.Tensor{x}
 			for _, p := range ps {
 				inputs = append(inputs, p.Value)
 			}
 			where := fmt.Sprintf("seed %d", seed)
-			if err := autograd.GradCheck(f, inputs, checkOpts); err != nil {
-				t.Errorf("%s: %v", where, err)
-			}
-			if err := autograd.GradGradCheck(f, inputs, checkOpts); err != nil {
-				t.Errorf("%s: %v", where, err)
-			}
+			assert.NoError(t, autograd.GradCheck(f, inputs, checkOpts), "%s", where)
+			assert.NoError(t, autograd.GradGradCheck(f, inputs, checkOpts), "%s", where)
 		})
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/gantry-go/gantry/internal/crashtest"
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestSaveFileSurvivesKill writes 100 checkpoints of 1 MB with SaveFile
@@ -58,12 +60,8 @@ func TestSaveFileSurvivesKill(t *testing.T) {
 		},
 	})
 	t.Log(rep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Kills < 10 {
-		t.Errorf("%v: want at least 10 kills", rep)
-	}
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, rep.Kills, 10, "kills in %v", rep)
 	ents, _ := os.ReadDir(dir)
 	var tmp []string
 	for _, e := range ents {

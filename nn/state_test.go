@@ -9,11 +9,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // gan is a tiny G and D pair named like the library's GANs.
@@ -66,35 +67,25 @@ func TestStateDictNames(t *testing.T) {
 		"g.fc.bias", "g.fc.weight",
 		"g.norm.bias", "g.norm.num_batches_tracked", "g.norm.running_mean", "g.norm.running_var", "g.norm.weight",
 	}
-	if got := sd.Keys(); !slices.Equal(got, want) {
-		t.Errorf("StateDict keys =\n%v\nwant\n%v", got, want)
-	}
+	assert.Equal(t, want, sd.Keys(), "StateDict keys")
 	var buffers []string
 	for name := range nn.Buffers(newGAN(1)) {
 		buffers = append(buffers, name)
 	}
-	if len(buffers) != 9 {
-		t.Errorf("Buffers = %v; want 9 (3 BatchNorms × 3)", buffers)
-	}
+	assert.Len(t, buffers, 9, "Buffers: 3 BatchNorms × 3")
 }
 
 func equalStates(t *testing.T, got, want nn.State) {
 	t.Helper()
-	if !slices.Equal(got.Keys(), want.Keys()) {
-		t.Fatalf("keys %v; want %v", got.Keys(), want.Keys())
-	}
+	require.Equal(t, want.Keys(), got.Keys(), "keys")
 	for k, w := range want {
-		if !tensor.Equal(got[k], w) {
-			t.Errorf("%s = %v; want %v", k, got[k], w)
-		}
+		assert.True(t, tensor.Equal(got[k], w), "%s = %v; want %v", k, got[k], w)
 	}
 }
 
 func TestLoadStateDictStrict(t *testing.T) {
 	src, dst := newGAN(1), newGAN(2)
-	if err := nn.LoadStateDict(dst, nn.StateDict(src).Clone(), nn.LoadOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nn.LoadStateDict(dst, nn.StateDict(src).Clone(), nn.LoadOptions{}))
 	equalStates(t, nn.StateDict(dst), nn.StateDict(src))
 }
 
@@ -120,15 +111,11 @@ func TestLoadStateDictAliased(t *testing.T) {
 			m := newGAN(1)
 			live := nn.StateDict(m)
 			for i, k := range []string{a, b, c} {
-				if !slices.Equal(live[k].Shape(), []int{8}) {
-					t.Fatalf("%s has shape %v; the test needs [8]", k, live[k].Shape())
-				}
+				require.Equal(t, []int{8}, live[k].Shape(), "%s: the test needs shape [8]", k)
 				live[k].Fill(float32(i + 1))
 			}
 			want := tc.want(live.Clone())
-			if err := nn.LoadStateDict(m, tc.remap(nn.StateDict(m)), nn.LoadOptions{}); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, nn.LoadStateDict(m, tc.remap(nn.StateDict(m)), nn.LoadOptions{}))
 			equalStates(t, nn.StateDict(m), want)
 		})
 	}
@@ -146,24 +133,18 @@ func TestLoadStateDictReportsEverything(t *testing.T) {
 	sd["g.norm.running_mean"] = nil
 	err := nn.LoadStateDict(dst, sd, nn.LoadOptions{})
 	var le *nn.LoadError
-	if !errors.As(err, &le) {
-		t.Fatalf("LoadStateDict error %v (%T); want *nn.LoadError", err, err)
-	}
-	if want := []string{"d.block.norm1.weight", "g.fc.bias"}; !slices.Equal(le.Missing, want) {
-		t.Errorf("Missing = %v; want %v", le.Missing, want)
-	}
-	if want := []string{"d.extra", "g.block.extra.weight"}; !slices.Equal(le.Unexpected, want) {
-		t.Errorf("Unexpected = %v; want %v", le.Unexpected, want)
-	}
-	if len(le.Mismatched) != 2 || le.Mismatched[0].Key != "d.fc.weight" ||
-		!slices.Equal(le.Mismatched[0].Got, []int{2, 32}) || !slices.Equal(le.Mismatched[0].Want, []int{1, 32}) ||
-		le.Mismatched[1].Key != "g.norm.running_mean" || le.Mismatched[1].Got != nil {
-		t.Errorf("Mismatched = %+v", le.Mismatched)
+	require.ErrorAs(t, err, &le)
+	assert.Equal(t, []string{"d.block.norm1.weight", "g.fc.bias"}, le.Missing, "Missing")
+	assert.Equal(t, []string{"d.extra", "g.block.extra.weight"}, le.Unexpected, "Unexpected")
+	if assert.Len(t, le.Mismatched, 2, "Mismatched") {
+		assert.Equal(t, "d.fc.weight", le.Mismatched[0].Key)
+		assert.Equal(t, []int{2, 32}, le.Mismatched[0].Got)
+		assert.Equal(t, []int{1, 32}, le.Mismatched[0].Want)
+		assert.Equal(t, "g.norm.running_mean", le.Mismatched[1].Key)
+		assert.Nil(t, le.Mismatched[1].Got)
 	}
 	for _, s := range []string{"2 missing", "2 unexpected", "2 shape mismatches", "d.fc.weight: state [2 32], module [1 32]"} {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not mention %q", err, s)
-		}
+		assert.ErrorContains(t, err, s)
 	}
 	equalStates(t, nn.StateDict(dst), before) // a failed load changes nothing
 }
@@ -175,36 +156,27 @@ func TestLoadStateDictPrefix(t *testing.T) {
 		dst := newGAN(2)
 		before := nn.StateDict(dst).Clone()
 		// A full checkpoint into one half of a full model.
-		if err := nn.LoadStateDict(dst, src, nn.LoadOptions{Prefix: part}); err != nil {
-			t.Fatalf("prefix %q: %v", part, err)
-		}
+		require.NoError(t, nn.LoadStateDict(dst, src, nn.LoadOptions{Prefix: part}), "prefix %q", part)
 		got := nn.StateDict(dst)
 		equalStates(t, got.WithPrefix(part), src.WithPrefix(part))
 		equalStates(t, got.WithPrefix(other), before.WithPrefix(other))
 	}
 	// One half of a checkpoint into a standalone network.
 	d := newGAN(3).D
-	if err := nn.LoadStateDict(d, src.WithPrefix("d."), nn.LoadOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nn.LoadStateDict(d, src.WithPrefix("d."), nn.LoadOptions{}))
 	equalStates(t, nn.StateDict(d), src.WithPrefix("d."))
 	// A standalone network's state into the full model.
 	m := newGAN(4)
-	if err := nn.LoadStateDict(m, nn.StateDict(d).AddPrefix("d."), nn.LoadOptions{Prefix: "d."}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nn.LoadStateDict(m, nn.StateDict(d).AddPrefix("d."), nn.LoadOptions{Prefix: "d."}))
 	// Without the prefix the strict load reports the whole generator missing.
 	err := nn.LoadStateDict(newGAN(5), src.WithPrefix("d.").AddPrefix("d."), nn.LoadOptions{})
 	var le *nn.LoadError
-	if !errors.As(err, &le) || len(le.Missing) != 22 || len(le.Unexpected) != 0 {
-		t.Errorf("strict load of D only: %v", err)
+	if assert.ErrorAs(t, err, &le, "strict load of D only") {
+		assert.Len(t, le.Missing, 22, "strict load of D only: the generator missing")
+		assert.Empty(t, le.Unexpected, "strict load of D only")
 	}
-	if err := nn.LoadStateDict(newGAN(5), src.WithPrefix("d.").AddPrefix("d."), nn.LoadOptions{AllowMissing: true}); err != nil {
-		t.Errorf("AllowMissing: %v", err)
-	}
-	if err := nn.LoadStateDict(newGAN(5).D, src, nn.LoadOptions{AllowUnexpected: true}); err == nil {
-		t.Errorf("AllowUnexpected with wrong names loaded without reporting the missing ones")
-	}
+	assert.NoError(t, nn.LoadStateDict(newGAN(5), src.WithPrefix("d.").AddPrefix("d."), nn.LoadOptions{AllowMissing: true}), "AllowMissing")
+	assert.Error(t, nn.LoadStateDict(newGAN(5).D, src, nn.LoadOptions{AllowUnexpected: true}), "AllowUnexpected with wrong names must still report the missing ones")
 }
 
 func TestSaveLoadRoundTrip(t *testing.T) {
@@ -212,33 +184,22 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	sd["scalar"] = tensor.Scalar(3.5)
 	sd["empty"] = tensor.New(0, 3)
 	meta := map[string]string{"iteration": "1200"}
-	if err := nn.SetConfig(meta, map[string]int{"dim": 16}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nn.SetConfig(meta, map[string]int{"dim": 16}))
 	var buf bytes.Buffer
-	if err := nn.Save(&buf, sd, meta); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := meta[nn.MetaVersion]; ok {
-		t.Errorf("Save modified the caller's metadata")
-	}
+	require.NoError(t, nn.Save(&buf, sd, meta))
+	assert.NotContains(t, meta, nn.MetaVersion, "Save modified the caller's metadata")
 	hlen := binary.LittleEndian.Uint64(buf.Bytes())
-	if hlen%8 != 0 {
-		t.Errorf("header length %d is not a multiple of 8", hlen)
-	}
+	assert.Zero(t, hlen%8, "header length %d is not a multiple of 8", hlen)
 	// Through a reader with a known length and through a bare stream.
 	for _, r := range []interface{ Read([]byte) (int, error) }{bytes.NewReader(buf.Bytes()), onlyReader{bytes.NewReader(buf.Bytes())}} {
 		got, gotMeta, err := nn.Load(r)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		equalStates(t, got, sd)
-		if gotMeta["iteration"] != "1200" || gotMeta[nn.MetaVersion] != nn.FormatVersion {
-			t.Errorf("metadata %v", gotMeta)
-		}
+		assert.Equal(t, "1200", gotMeta["iteration"], "metadata")
+		assert.Equal(t, nn.FormatVersion, gotMeta[nn.MetaVersion], "metadata")
 		var cfg map[string]int
-		if err := nn.Config(gotMeta, &cfg); err != nil || cfg["dim"] != 16 {
-			t.Errorf("Config = %v, %v", cfg, err)
+		if assert.NoError(t, nn.Config(gotMeta, &cfg), "Config") {
+			assert.Equal(t, 16, cfg["dim"], "Config")
 		}
 	}
 }
@@ -251,29 +212,21 @@ func TestSaveFileAtomic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "model.safetensors")
 	sd := nn.StateDict(newGAN(1))
-	if err := nn.SaveFile(path, sd, nil); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nn.SaveFile(path, sd, nil))
 	old, _ := os.ReadFile(path)
 	bad := nn.State{"ok": tensor.Ones(2), "broken": nil}
-	if err := nn.SaveFile(path, bad, nil); err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), `"broken"`) {
-		t.Errorf("SaveFile of a nil tensor: %v; want an error naming the file and key", err)
-	}
+	err := nn.SaveFile(path, bad, nil)
+	assert.ErrorContains(t, err, path, "SaveFile of a nil tensor names the file")
+	assert.ErrorContains(t, err, `"broken"`, "SaveFile of a nil tensor names the key")
 	now, _ := os.ReadFile(path)
-	if !bytes.Equal(old, now) {
-		t.Errorf("a failed SaveFile changed the existing file")
-	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
-		t.Errorf("temporary files left behind: %v", ents)
-	}
+	assert.Equal(t, old, now, "a failed SaveFile changed the existing file")
+	ents, _ := os.ReadDir(dir)
+	assert.Len(t, ents, 1, "temporary files left behind")
 	got, _, err := nn.LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	equalStates(t, got, sd)
-	if _, _, err := nn.LoadFile(filepath.Join(dir, "missing.safetensors")); err == nil || !strings.Contains(err.Error(), "missing.safetensors") {
-		t.Errorf("LoadFile of a missing file: %v", err)
-	}
+	_, _, err = nn.LoadFile(filepath.Join(dir, "missing.safetensors"))
+	assert.ErrorContains(t, err, "missing.safetensors", "LoadFile of a missing file")
 }
 
 // craft builds a safetensors stream with the given header and data.
@@ -308,9 +261,8 @@ func TestLoadRejectsHostileInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, _, err := nn.Load(bytes.NewReader(c.in))
-		if err == nil || !errors.Is(err, nn.ErrFormat) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: Load error %v; want ErrFormat mentioning %q", c.name, err, c.want)
-		}
+		assert.ErrorIs(t, err, nn.ErrFormat, c.name)
+		assert.ErrorContains(t, err, c.want, c.name)
 	}
 }
 
@@ -322,12 +274,8 @@ func TestLoadStreamDoesNotTrustHeader(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	_, _, err := nn.Load(onlyReader{bytes.NewReader(in)})
 	runtime.ReadMemStats(&after)
-	if err == nil || !strings.Contains(err.Error(), "truncated") {
-		t.Errorf("Load = %v; want a truncation error", err)
-	}
-	if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20 {
-		t.Errorf("Load allocated %d bytes for a 100-byte stream", d)
-	}
+	assert.ErrorContains(t, err, "truncated")
+	assert.LessOrEqual(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes Load allocated for a 100-byte stream")
 }
 
 func FuzzLoad(f *testing.F) {
@@ -380,35 +328,23 @@ func TestLoadConvertsDtypes(t *testing.T) {
 		`"l":{"dtype":"I64","shape":[1,1],"data_offsets":[16,24]},` +
 		`"i":{"dtype":"I32","shape":[1],"data_offsets":[24,28]}}`
 	sd, _, err := nn.Load(bytes.NewReader(craft(hdr, data)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := map[string][]float32{"h": {1, -2.5, 1.0 / (1 << 24)}, "b": {1.5}, "d": {3.1415927}, "l": {-7}, "i": {42}}
 	for k, w := range want {
-		if !slices.Equal(sd[k].Data(), w) {
-			t.Errorf("%s = %v; want %v", k, sd[k].Data(), w)
-		}
+		assert.Equal(t, w, sd[k].Data(), k)
 	}
-	if !slices.Equal(sd["l"].Shape(), []int{1, 1}) || sd["b"].Dims() != 0 {
-		t.Errorf("shapes %v %v", sd["l"].Shape(), sd["b"].Shape())
-	}
+	assert.Equal(t, []int{1, 1}, sd["l"].Shape(), "shape of l")
+	assert.Zero(t, sd["b"].Dims(), "dims of b")
 }
 
 func TestLoadFileTruncated(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "cut.safetensors")
 	var buf bytes.Buffer
-	if err := nn.Save(&buf, nn.StateDict(newGAN(1)), nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes()[:buf.Len()-10], 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nn.Save(&buf, nn.StateDict(newGAN(1)), nil))
+	require.NoError(t, os.WriteFile(path, buf.Bytes()[:buf.Len()-10], 0o644))
 	_, _, err := nn.LoadFile(path)
-	if err == nil || !errors.Is(err, nn.ErrFormat) || !strings.Contains(err.Error(), path) {
-		t.Errorf("LoadFile of a truncated file: %v; want ErrFormat naming the file", err)
-	}
-	if err := nn.SaveFile(filepath.Join(dir, "no", "such", "dir.safetensors"), nn.State{}, nil); err == nil || !strings.Contains(err.Error(), "dir.safetensors") {
-		t.Errorf("SaveFile into a missing directory: %v", err)
-	}
+	assert.ErrorIs(t, err, nn.ErrFormat, "LoadFile of a truncated file")
+	assert.ErrorContains(t, err, path, "LoadFile of a truncated file")
+	assert.ErrorContains(t, nn.SaveFile(filepath.Join(dir, "no", "such", "dir.safetensors"), nn.State{}, nil), "dir.safetensors", "SaveFile into a missing directory")
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/gantry-go/gantry/autograd"
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var writeTorch = flag.Bool("write-torch", false, "write testdata/gantry_tiny.safetensors for scripts/golden/gen_nn.py to check in PyTorch")
@@ -49,26 +51,16 @@ var tinyCfg = tinyConfig{In: 3, Dim: 4, Out: 2}
 
 func TestLoadPyTorchFile(t *testing.T) {
 	sd, meta, err := nn.LoadFile("testdata/torch_tiny.safetensors")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if meta["format"] != "pt" {
-		t.Errorf("metadata %v", meta)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "pt", meta["format"], "metadata %v", meta)
 	m := newTiny(tinyCfg, nil)
-	if err := nn.LoadStateDict(m, sd, nn.LoadOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if n := m.BN.NumBatchesTracked.Value.Item(); n != 3 {
-		t.Errorf("bn.num_batches_tracked (stored as I64) = %v; want 3", n)
-	}
+	require.NoError(t, nn.LoadStateDict(m, sd, nn.LoadOptions{}))
+	assert.Equal(t, float32(3), m.BN.NumBatchesTracked.Value.Item(), "bn.num_batches_tracked (stored as I64)")
 	nn.SetTraining(m, false)
 	g := loadGolden(t, "torch_tiny.json")
 	var out *autograd.Var
 	autograd.NoGrad(func() { out = m.Forward(autograd.Const(g["x"])) })
-	if msg := closeTo(out.Value, g["out"], 1e-5, 0); msg != "" {
-		t.Errorf("Tiny(x) with PyTorch's weights: %s", msg)
-	}
+	assert.Empty(t, closeTo(out.Value, g["out"], tolTorchFile, 0), "Tiny(x) with PyTorch's weights")
 }
 
 // TestWriteTinyForTorch saves a gantry-initialised Tiny with a check input
@@ -89,56 +81,38 @@ func TestWriteTinyForTorch(t *testing.T) {
 	sd := nn.StateDict(m)
 	sd["check.x"], sd["check.out"] = x, out.Value
 	meta := map[string]string{"source": "nn/torch_test.go TestWriteTinyForTorch"}
-	if err := nn.SetConfig(meta, tinyCfg); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nn.SetConfig(meta, tinyCfg))
 	path := filepath.Join(t.TempDir(), "tiny.safetensors")
 	if *writeTorch {
 		path = "testdata/gantry_tiny.safetensors"
 	}
-	if err := nn.SaveFile(path, sd, meta); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nn.SaveFile(path, sd, meta))
 	// The file rebuilds its own model from the config it carries.
 	got, gotMeta, err := nn.LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var cfg tinyConfig
-	if err := nn.Config(gotMeta, &cfg); err != nil || cfg != tinyCfg {
-		t.Fatalf("config %+v, %v; want %+v", cfg, err, tinyCfg)
-	}
+	require.NoError(t, nn.Config(gotMeta, &cfg))
+	require.Equal(t, tinyCfg, cfg, "config")
 	m2 := newTiny(cfg, nil)
-	if err := nn.LoadStateDict(m2, got.WithoutPrefix("check."), nn.LoadOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nn.LoadStateDict(m2, got.WithoutPrefix("check."), nn.LoadOptions{}))
 	nn.SetTraining(m2, false)
 	var out2 *autograd.Var
 	autograd.NoGrad(func() { out2 = m2.Forward(autograd.Const(got["check.x"])) })
-	if !tensor.Equal(out2.Value, got["check.out"]) {
-		t.Errorf("reloaded model output %v; want %v", out2.Value, got["check.out"])
-	}
+	assert.Equal(t, got["check.out"].Shape(), out2.Value.Shape(), "reloaded model output")
+	assert.Equal(t, got["check.out"].Data(), out2.Value.Data(), "reloaded model output")
 }
 
 // TestCommittedGantryFile reads the file gen_nn.py checked in PyTorch, so a
 // change to the writer that the committed file no longer matches shows up.
 func TestCommittedGantryFile(t *testing.T) {
 	got, meta, err := nn.LoadFile("testdata/gantry_tiny.safetensors")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var cfg tinyConfig
-	if err := nn.Config(meta, &cfg); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nn.Config(meta, &cfg))
 	m := newTiny(cfg, nil)
-	if err := nn.LoadStateDict(m, got.WithoutPrefix("check."), nn.LoadOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nn.LoadStateDict(m, got.WithoutPrefix("check."), nn.LoadOptions{}))
 	nn.SetTraining(m, false)
 	var out *autograd.Var
 	autograd.NoGrad(func() { out = m.Forward(autograd.Const(got["check.x"])) })
-	if msg := closeTo(out.Value, got["check.out"], 1e-6, 0); msg != "" {
-		t.Errorf("output %s", msg)
-	}
+	assert.Empty(t, closeTo(out.Value, got["check.out"], tolGantryFile, 0), "output")
 }

@@ -3,10 +3,9 @@ package nn_test
 import (
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
 )
 
 type inner struct {

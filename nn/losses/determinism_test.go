@@ -12,6 +12,7 @@ import (
 	"github.com/gantry-go/gantry/nn/losses"
 	"github.com/gantry-go/gantry/optim"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
 )
 
 // wganG is a small generator as the paper builds it: a linear layer to 4x4,
@@ -117,12 +118,17 @@ func TestWGANDeterministicAcrossThreads(t *testing.T) {
 			continue
 		}
 		for name, want := range ref {
-			for i, v := range got[name] {
-				if math.Float32bits(v) != math.Float32bits(want[i]) {
-					t.Errorf("GOMAXPROCS %d: %s[%d] = %v; with 1 it is %v", procs, name, i, v, want[i])
-					break
-				}
-			}
+			assert.Equal(t, bits(want), bits(got[name]), "GOMAXPROCS %d: %s, bit for bit against 1", procs, name)
 		}
 	}
+}
+
+// bits returns the bit patterns of xs, to compare them exactly (NaNs and
+// signed zeros included).
+func bits(xs []float32) []uint32 {
+	out := make([]uint32, len(xs))
+	for i, x := range xs {
+		out[i] = math.Float32bits(x)
+	}
+	return out
 }
