@@ -8,6 +8,7 @@ import (
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/optim"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
 )
 
 // bigParams returns two parameters of n elements in total with gradients.
@@ -50,16 +51,13 @@ func TestStepAllocs(t *testing.T) {
 		opt := bo.make(ps)
 		sc := optim.NewScheduler(opt, optim.Warmup(10, optim.Cosine(100)))
 		opt.Step()
-		if n := testing.AllocsPerRun(20, func() {
+		n := testing.AllocsPerRun(20, func() {
 			optim.ClipGradNorm(opt.Params(), 1)
 			opt.Step()
 			sc.Step()
-		}); n != 0 {
-			t.Errorf("%s: %v allocations per step; want 0", bo.name, n)
-		}
-		if n := testing.AllocsPerRun(20, opt.ZeroGrad); n != 0 {
-			t.Errorf("%s: %v allocations per ZeroGrad; want 0", bo.name, n)
-		}
+		})
+		assert.Zero(t, n, "%s: allocations per step", bo.name)
+		assert.Zero(t, testing.AllocsPerRun(20, opt.ZeroGrad), "%s: allocations per ZeroGrad", bo.name)
 	}
 }
 

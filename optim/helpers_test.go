@@ -2,13 +2,13 @@ package optim_test
 
 import (
 	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"github.com/gantry-go/gantry/autograd"
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/optim"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
 )
 
 // toy is a small module for the tests: y = tanh(x@W + b)·v, loss = mean(y²)
@@ -77,13 +77,15 @@ func panics(fn func()) (msg string) {
 
 func mustPanic(t *testing.T, what, want string, fn func()) {
 	t.Helper()
-	msg := panics(fn)
-	switch {
-	case msg == "":
-		t.Errorf("%s did not panic", what)
-	case !strings.Contains(msg, want):
-		t.Errorf("%s panicked with %q; want it to contain %q", what, msg, want)
+	if msg := panics(fn); assert.NotEmpty(t, msg, "%s did not panic", what) {
+		assert.Contains(t, msg, want, "%s: the panic", what)
 	}
+}
+
+// assertTensor asserts that got has want's shape and exactly its values.
+func assertTensor(t *testing.T, want, got *tensor.Tensor, msgAndArgs ...any) bool {
+	t.Helper()
+	return assert.Equal(t, want.Shape(), got.Shape(), msgAndArgs...) && assert.Equal(t, want.Data(), got.Data(), msgAndArgs...)
 }
 
 // makers builds each optimizer kind with settings that use all its state.

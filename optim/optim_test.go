@@ -2,12 +2,13 @@ package optim_test
 
 import (
 	"math"
-	"slices"
 	"testing"
 
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/optim"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestNamedHelpers(t *testing.T) {
@@ -20,20 +21,12 @@ func TestNamedHelpers(t *testing.T) {
 		return s
 	}
 	ps := optim.Named(nn.Parameters(m))
-	if got, want := names(ps), []string{"W", "b", "V"}; !slices.Equal(got, want) {
-		t.Errorf("Named = %v; want %v", got, want)
-	}
-	if ps[0].Param != m.W {
-		t.Error("Named lost the parameter pointer")
-	}
+	assert.Equal(t, []string{"W", "b", "V"}, names(ps), "Named")
+	assert.Same(t, m.W, ps[0].Param, "Named keeps the parameter pointer")
 	pre := optim.Prefixed("d.blocks.0", nn.Parameters(m))
-	if got, want := names(pre), []string{"d.blocks.0.W", "d.blocks.0.b", "d.blocks.0.V"}; !slices.Equal(got, want) {
-		t.Errorf("Prefixed = %v; want %v", got, want)
-	}
+	assert.Equal(t, []string{"d.blocks.0.W", "d.blocks.0.b", "d.blocks.0.V"}, names(pre), "Prefixed")
 	all := append(pre, optim.Prefixed("d.blocks.01", nn.Parameters(newToy(2)))...)
-	if got := names(optim.Filter(all, optim.HasPrefix("d.blocks.0"))); !slices.Equal(got, names(pre)) {
-		t.Errorf("Filter(HasPrefix) = %v; want %v", got, names(pre))
-	}
+	assert.Equal(t, names(pre), names(optim.Filter(all, optim.HasPrefix("d.blocks.0"))), "Filter(HasPrefix)")
 }
 
 // TestFrozen checks that a frozen parameter is not moved, keeps no state,
@@ -56,18 +49,10 @@ func TestFrozen(t *testing.T) {
 			v := m.V.Value.Clone()
 			step(2)
 			step(3)
-			if !tensor.Equal(v, m.V.Value) {
-				t.Error("a frozen parameter moved")
-			}
-			if n := st.Steps("V"); n != 0 {
-				t.Errorf("frozen V has %d steps of state; want 0 (cleared)", n)
-			}
-			if n := st.Steps("W"); n != 4 {
-				t.Errorf("W has %d steps; want 4", n)
-			}
-			if _, ok := opt.State().Tensors["exp_avg.V"]; ok {
-				t.Error("State holds tensors of a frozen parameter")
-			}
+			assertTensor(t, v, m.V.Value, "a frozen parameter moved")
+			assert.Zero(t, st.Steps("V"), "frozen V's steps of state (cleared)")
+			assert.Equal(t, 4, st.Steps("W"), "W's steps")
+			assert.NotContains(t, opt.State().Tensors, "exp_avg.V", "State holds tensors of a frozen parameter")
 
 			// Unfreeze: V must now follow what a fresh optimizer would do
 			// with V alone (W and b frozen, so the gradient is the same).
@@ -84,9 +69,7 @@ func TestFrozen(t *testing.T) {
 				twin.backward(k)
 				fresh.Step()
 			}
-			if !tensor.Equal(m.V.Value, twin.V.Value) {
-				t.Errorf("unfrozen V = %v; want the fresh start %v", m.V.Value, twin.V.Value)
-			}
+			assertTensor(t, twin.V.Value, m.V.Value, "unfrozen V against the fresh start")
 		})
 	}
 }
@@ -99,12 +82,8 @@ func TestNilGradSkipped(t *testing.T) {
 		m.W.Grad = tensor.Ones(3, 4)
 		m.B.Grad = tensor.Ones(4)
 		opt.Step()
-		if !tensor.Equal(v, m.V.Value) {
-			t.Errorf("%s: a parameter with nil Grad moved", mk.name)
-		}
-		if n := opt.State().Steps["V"]; n != 0 {
-			t.Errorf("%s: nil-Grad V has %d steps; want 0", mk.name, n)
-		}
+		assertTensor(t, v, m.V.Value, "%s: a parameter with nil Grad moved", mk.name)
+		assert.Zero(t, opt.State().Steps["V"], "%s: nil-Grad V's steps", mk.name)
 	}
 }
 
@@ -114,17 +93,11 @@ func TestZeroGrad(t *testing.T) {
 	m.backward(0)
 	g := m.W.Grad
 	opt.ZeroGrad()
-	if m.W.Grad != g {
-		t.Error("ZeroGrad replaced the gradient tensor; want it zeroed in place")
-	}
-	if !tensor.Equal(g, tensor.New(3, 4)) {
-		t.Errorf("ZeroGrad left %v", g)
-	}
+	assert.Same(t, g, m.W.Grad, "ZeroGrad replaced the gradient tensor; want it zeroed in place")
+	assertTensor(t, tensor.New(3, 4), g, "ZeroGrad")
 	m.V.ZeroGrad()
 	opt.ZeroGrad()
-	if m.V.Grad != nil {
-		t.Error("ZeroGrad allocated a nil gradient")
-	}
+	assert.Nil(t, m.V.Grad, "ZeroGrad allocated a nil gradient")
 }
 
 // TestGroups checks per-group rates and hyper-parameters: a group with
@@ -136,27 +109,20 @@ func TestGroups(t *testing.T) {
 	opt := optim.NewAdam(optim.Filter(all, optim.HasPrefix("W")), optim.DefaultAdam())
 	slow := optim.DefaultAdam()
 	slow.LR, slow.Beta1 = 0, 0
-	if i := opt.AddGroup(optim.Filter(all, func(n string) bool { return n != "W" }), slow); i != 1 {
-		t.Fatalf("AddGroup = %d; want 1", i)
-	}
-	if opt.NumGroups() != 2 || opt.LR(0) != 1e-3 || opt.LR(1) != 0 {
-		t.Fatalf("groups %d, LRs %v %v", opt.NumGroups(), opt.LR(0), opt.LR(1))
-	}
-	if got := len(opt.Params()); got != 3 {
-		t.Errorf("len(Params()) = %d; want 3", got)
-	}
+	require.Equal(t, 1, opt.AddGroup(optim.Filter(all, func(n string) bool { return n != "W" }), slow), "AddGroup")
+	require.Equal(t, 2, opt.NumGroups())
+	require.Equal(t, 1e-3, opt.LR(0))
+	require.Zero(t, opt.LR(1))
+	assert.Len(t, opt.Params(), 3)
 	w, b := m.W.Value.Clone(), m.B.Value.Clone()
 	m.backward(0)
 	opt.Step()
-	if tensor.Equal(w, m.W.Value) || !tensor.Equal(b, m.B.Value) {
-		t.Error("group 0 should move and group 1 (rate 0) should not")
-	}
+	assert.False(t, tensor.Equal(w, m.W.Value), "group 0 should move")
+	assertTensor(t, b, m.B.Value, "group 1 (rate 0) should not move")
 	opt.SetLR(1, 0.5)
 	opt.Config(1).Eps = 1
 	opt.Step()
-	if tensor.Equal(b, m.B.Value) {
-		t.Error("group 1 did not move after SetLR")
-	}
+	assert.False(t, tensor.Equal(b, m.B.Value), "group 1 did not move after SetLR")
 }
 
 func TestPanics(t *testing.T) {
@@ -185,9 +151,8 @@ func TestPanics(t *testing.T) {
 	// A refused group leaves the optimizer unchanged.
 	o := optim.NewSGD(ps[:1], optim.DefaultSGD(1))
 	_ = panics(func() { o.AddGroup([]optim.NamedParam{{"b", m.B}, {"W", m.V}}, optim.DefaultSGD(1)) })
-	if o.NumGroups() != 1 || len(o.Params()) != 1 {
-		t.Errorf("after a refused AddGroup: %d groups, %d params; want 1, 1", o.NumGroups(), len(o.Params()))
-	}
+	assert.Equal(t, 1, o.NumGroups(), "groups after a refused AddGroup")
+	assert.Len(t, o.Params(), 1, "params after a refused AddGroup")
 	o.AddGroup(ps[1:2], optim.DefaultSGD(1)) // "b" is still free
 	mustPanic(t, "Nesterov with dampening", "Nesterov", func() {
 		optim.NewSGD(ps, optim.SGDConfig{LR: 1, Momentum: 0.9, Dampening: 0.1, Nesterov: true})
@@ -225,13 +190,10 @@ func TestReset(t *testing.T) {
 	m.backward(0)
 	opt.Step()
 	opt.Reset("W")
-	if opt.Steps("W") != 0 || opt.Steps("b") != 1 {
-		t.Errorf("after Reset(W): steps %d, %d; want 0, 1", opt.Steps("W"), opt.Steps("b"))
-	}
+	assert.Zero(t, opt.Steps("W"), "W's steps after Reset(W)")
+	assert.Equal(t, 1, opt.Steps("b"), "b's steps after Reset(W)")
 	opt.Reset()
-	if opt.Steps("b") != 0 {
-		t.Error("Reset() kept state")
-	}
+	assert.Zero(t, opt.Steps("b"), "Reset() kept state")
 }
 
 func TestClipGradNorm(t *testing.T) {
@@ -247,25 +209,21 @@ func TestClipGradNorm(t *testing.T) {
 		c.Grad = tensor.FromSlice([]float32{100})
 	}
 	set()
-	if n := optim.ClipGradNorm(ps, 10); n != 5 || a.Grad.At(0) != 3 {
-		t.Errorf("ClipGradNorm(10) = %v, a.Grad %v; want 5 and no change", n, a.Grad)
-	}
+	assert.Equal(t, 5.0, optim.ClipGradNorm(ps, 10), "ClipGradNorm(10)")
+	assert.Equal(t, float32(3), a.Grad.At(0), "ClipGradNorm(10) changed a.Grad")
 	set()
-	if n := optim.ClipGradNorm(ps, 1); n != 5 {
-		t.Errorf("ClipGradNorm(1) = %v; want 5", n)
-	}
+	assert.Equal(t, 5.0, optim.ClipGradNorm(ps, 1), "ClipGradNorm(1)")
 	want := float32(1 / (5 + 1e-6))
-	if a.Grad.At(0) != 3*want || b.Grad.At(0) != 4*want || c.Grad.At(0) != 100 {
-		t.Errorf("clipped grads %v %v %v; want %v %v and c untouched", a.Grad, b.Grad, c.Grad, 3*want, 4*want)
-	}
+	assert.Equal(t, 3*want, a.Grad.At(0), "clipped a")
+	assert.Equal(t, 4*want, b.Grad.At(0), "clipped b")
+	assert.Equal(t, float32(100), c.Grad.At(0), "frozen c untouched")
 	a.Grad = tensor.FromSlice([]float32{float32(math.Inf(1)), 1})
-	if n := optim.ClipGradNorm(ps, 1); !math.IsInf(n, 1) || a.Grad.At(1) != 1 {
-		t.Errorf("ClipGradNorm with Inf = %v, grads %v; want +Inf and no change", n, a.Grad)
-	}
+	assert.Equal(t, math.Inf(1), optim.ClipGradNorm(ps, 1), "ClipGradNorm with Inf")
+	assert.Equal(t, float32(1), a.Grad.At(1), "ClipGradNorm with Inf changed a.Grad")
 }
 
 func TestSchedules(t *testing.T) {
-	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
+
 	tests := []struct {
 		name  string
 		s     optim.Schedule
@@ -281,9 +239,7 @@ func TestSchedules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for i, step := range tt.steps {
-			if got := tt.s(step); !near(got, tt.want[i]) {
-				t.Errorf("%s(%d) = %v; want %v", tt.name, step, got, tt.want[i])
-			}
+			assert.InDelta(t, tt.want[i], tt.s(step), tolSchedule, "%s(%d)", tt.name, step)
 		}
 	}
 	mustPanic(t, "Linear(0)", "optim: Linear: total 0", func() { optim.Linear(0) })
@@ -296,19 +252,15 @@ func TestScheduler(t *testing.T) {
 	ps := optim.Named(nn.Parameters(m))
 	opt := optim.NewSGD(ps[:1], optim.DefaultSGD(0.4))
 	sc := optim.NewScheduler(opt, optim.Linear(4))
-	if opt.LR(0) != 0.4 {
-		t.Errorf("LR at step 0 = %v; want 0.4", opt.LR(0))
-	}
+	assert.Equal(t, 0.4, opt.LR(0), "LR at step 0")
 	sc.Step()
 	opt.AddGroup(ps[1:], optim.DefaultSGD(0.8))
 	sc.Step()
-	if sc.StepCount() != 2 || opt.LR(0) != 0.2 || opt.LR(1) != 0.4 || sc.BaseLR(1) != 0.8 {
-		t.Errorf("step %d: LRs %v, %v; base %v; want 2: 0.2, 0.4; 0.8", sc.StepCount(), opt.LR(0), opt.LR(1), sc.BaseLR(1))
-	}
+	assert.Equal(t, 2, sc.StepCount())
+	assert.Equal(t, []float64{0.2, 0.4}, []float64{opt.LR(0), opt.LR(1)}, "LRs at step 2")
+	assert.Equal(t, 0.8, sc.BaseLR(1), "base LR of group 1")
 	sc.SetStep(3)
-	if opt.LR(0) != 0.1 || opt.LR(1) != 0.2 {
-		t.Errorf("SetStep(3): LRs %v, %v; want 0.1, 0.2", opt.LR(0), opt.LR(1))
-	}
+	assert.Equal(t, []float64{0.1, 0.2}, []float64{opt.LR(0), opt.LR(1)}, "LRs after SetStep(3)")
 	mustPanic(t, "SetStep(-1)", "optim: Scheduler.SetStep", func() { sc.SetStep(-1) })
 	mustPanic(t, "bad multiplier", "multiplier -1", func() {
 		optim.NewScheduler(opt, func(int) float64 { return -1 })

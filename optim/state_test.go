@@ -2,16 +2,16 @@ package optim_test
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
-	"reflect"
 	"slices"
 	"testing"
 
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/optim"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // roundTrip passes st through what a checkpoint does: the scalars through
@@ -19,13 +19,9 @@ import (
 func roundTrip(t *testing.T, st *optim.State) *optim.State {
 	t.Helper()
 	b, err := json.Marshal(st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var out optim.State
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal(b, &out))
 	out.Tensors = map[string]*tensor.Tensor{}
 	for k, v := range st.Tensors {
 		out.Tensors[k] = v.Clone()
@@ -62,9 +58,7 @@ func TestResume(t *testing.T) {
 			ps := optim.Named(nn.Parameters(m))
 			slices.Reverse(ps) // state is keyed by name, not position
 			opt2 := mk.make(ps)
-			if err := opt2.LoadState(saved); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, opt2.LoadState(saved))
 			sc2 := optim.NewScheduler(opt2, sched())
 			sc2.SetStep(cut)
 			for k := cut; k < total; k++ {
@@ -73,12 +67,8 @@ func TestResume(t *testing.T) {
 				opt2.Step()
 				sc2.Step()
 			}
-			if !equalValues(m, ref) {
-				t.Errorf("resumed run differs:\nW %v\nwant %v", m.W.Value, ref.W.Value)
-			}
-			if a, b := opt.State(), opt2.State(); !reflect.DeepEqual(a.Steps, b.Steps) {
-				t.Errorf("steps %v; want %v", b.Steps, a.Steps)
-			}
+			assert.True(t, equalValues(m, ref), "resumed run differs:\nW %v\nwant %v", m.W.Value, ref.W.Value)
+			assert.Equal(t, opt.State().Steps, opt2.State().Steps, "steps")
 		})
 	}
 }
@@ -93,37 +83,28 @@ func TestStateContent(t *testing.T) {
 		opt.Step()
 	}
 	st := opt.State()
-	if st.Optimizer != "Adam" || st.Version != optim.StateVersion {
-		t.Errorf("Optimizer, Version = %q, %d", st.Optimizer, st.Version)
-	}
-	wantSteps := map[string]int{"g.W": 3, "g.b": 3, "g.V": 0}
-	if !reflect.DeepEqual(st.Steps, wantSteps) {
-		t.Errorf("Steps = %v; want %v", st.Steps, wantSteps)
-	}
+	assert.Equal(t, "Adam", st.Optimizer)
+	assert.Equal(t, optim.StateVersion, st.Version)
+	assert.Equal(t, map[string]int{"g.W": 3, "g.b": 3, "g.V": 0}, st.Steps)
 	var keys []string
 	for k := range st.Tensors {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{"exp_avg.g.W", "exp_avg.g.b", "exp_avg_sq.g.W", "exp_avg_sq.g.b"}
-	if !slices.Equal(keys, want) {
-		t.Errorf("tensor names %v; want %v", keys, want)
-	}
+	assert.Equal(t, []string{"exp_avg.g.W", "exp_avg.g.b", "exp_avg_sq.g.W", "exp_avg_sq.g.b"}, keys, "tensor names")
 	// The state is a copy: stepping on does not change it.
 	before := st.Tensors["exp_avg.g.W"].Clone()
 	opt.ZeroGrad()
 	m.backward(4)
 	opt.Step()
-	if !tensor.Equal(before, st.Tensors["exp_avg.g.W"]) {
-		t.Error("State tensors changed by a later Step")
-	}
+	assertTensor(t, before, st.Tensors["exp_avg.g.W"], "State tensors changed by a later Step")
 	// JSON holds the scalars only.
-	b, _ := json.Marshal(st)
+	b, err := json.Marshal(st)
+	require.NoError(t, err)
 	var raw map[string]any
-	_ = json.Unmarshal(b, &raw)
-	if len(raw) != 3 || raw["optimizer"] != "Adam" {
-		t.Errorf("JSON of State = %s", b)
-	}
+	require.NoError(t, json.Unmarshal(b, &raw))
+	assert.Len(t, raw, 3, "JSON of State: %s", b)
+	assert.Equal(t, "Adam", raw["optimizer"], "JSON of State")
 }
 
 func TestLoadStateErrors(t *testing.T) {
@@ -218,25 +199,19 @@ func TestLoadStateErrors(t *testing.T) {
 			tt.edit(st)
 			err := dst.LoadState(st)
 			var se *optim.StateError
-			if !errors.As(err, &se) {
-				t.Fatalf("LoadState error = %v; want a *StateError", err)
-			}
-			if len(se.Problems) != tt.problems || !slices.Equal(se.Missing, tt.missing) ||
-				!slices.Equal(se.Unexpected, tt.unexpected) || !slices.Equal(se.Mismatched, tt.mismatched) {
-				t.Errorf("LoadState error %+v;\nwant %d problems, missing %q, unexpected %q, mismatched %q",
-					se, tt.problems, tt.missing, tt.unexpected, tt.mismatched)
-			}
+			require.ErrorAs(t, err, &se)
+			assert.Len(t, se.Problems, tt.problems, "problems")
+			assert.Equal(t, tt.missing, se.Missing, "missing")
+			assert.Equal(t, tt.unexpected, se.Unexpected, "unexpected")
+			assert.Equal(t, tt.mismatched, se.Mismatched, "mismatched")
 			t.Log(err)
 			after := dst.State()
-			if !reflect.DeepEqual(before.Steps, after.Steps) || !tensor.Equal(before.Tensors["exp_avg.W"], after.Tensors["exp_avg.W"]) ||
-				!tensor.Equal(valBefore, m.W.Value) {
-				t.Error("a failed LoadState changed the optimizer")
-			}
+			assert.Equal(t, before.Steps, after.Steps, "a failed LoadState changed the steps")
+			assertTensor(t, before.Tensors["exp_avg.W"], after.Tensors["exp_avg.W"], "a failed LoadState changed the state")
+			assertTensor(t, valBefore, m.W.Value, "a failed LoadState changed the parameter")
 		})
 	}
-	if err := src.LoadState(nil); !errors.Is(err, optim.ErrNilState) {
-		t.Errorf("LoadState(nil) = %v; want ErrNilState", err)
-	}
+	assert.ErrorIs(t, src.LoadState(nil), optim.ErrNilState, "LoadState(nil)")
 }
 
 // TestLoadStateConfigBuffers checks that the buffers a state must hold
@@ -250,14 +225,9 @@ func TestLoadStateConfigBuffers(t *testing.T) {
 	plain := optim.NewSGD(optim.Named(nn.Parameters(m)), optim.SGDConfig{LR: 0.1})
 	err := plain.LoadState(withMom.State())
 	var se *optim.StateError
-	if !errors.As(err, &se) || len(se.Unexpected) != 3 {
-		t.Fatalf("loading momentum state into plain SGD: %v; want 3 unexpected buffers", err)
-	}
+	require.ErrorAs(t, err, &se, "loading momentum state into plain SGD")
+	require.Len(t, se.Unexpected, 3, "loading momentum state into plain SGD: unexpected buffers")
 	// A state with no steps loads anywhere and clears the state.
-	if err := withMom.LoadState(plain.State()); err != nil {
-		t.Fatalf("loading a fresh state: %v", err)
-	}
-	if n := withMom.Steps("W"); n != 0 {
-		t.Errorf("Steps(W) = %d after loading a fresh state; want 0", n)
-	}
+	require.NoError(t, withMom.LoadState(plain.State()), "loading a fresh state")
+	assert.Zero(t, withMom.Steps("W"), "Steps(W) after loading a fresh state")
 }

@@ -6,12 +6,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/optim"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestStateFileRoundTrip(t *testing.T) {
@@ -45,9 +44,7 @@ func TestReadStateErrors(t *testing.T) {
 	var noMeta bytes.Buffer
 	require.NoError(t, nn.Save(&noMeta, nn.State{"w": tensor.Ones(1)}, nil))
 	bad := &optim.State{Tensors: map[string]*tensor.Tensor{"exp_avg.w": nil}}
-	if err := bad.Save(&bytes.Buffer{}); assert.Error(t, err) {
-		assert.Contains(t, err.Error(), `"exp_avg.w"`)
-	}
+	assert.ErrorContains(t, bad.Save(&bytes.Buffer{}), `"exp_avg.w"`)
 	cases := []struct {
 		name string
 		in   []byte
@@ -58,14 +55,10 @@ func TestReadStateErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := optim.ReadState(bytes.NewReader(c.in))
-		if assert.Error(t, err, c.name) {
-			assert.Contains(t, err.Error(), c.want, c.name)
-		}
+		assert.ErrorContains(t, err, c.want, c.name)
 	}
 	path := filepath.Join(t.TempDir(), "x")
 	require.NoError(t, os.WriteFile(path, noMeta.Bytes(), 0o644))
 	_, err := optim.ReadStateFile(path)
-	if assert.Error(t, err) {
-		assert.Contains(t, err.Error(), path)
-	}
+	assert.ErrorContains(t, err, path)
 }
