@@ -1,14 +1,16 @@
 package metrics
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/mat"
 )
 
 func panics(fn func()) (msg string) {
@@ -22,6 +24,15 @@ func panics(fn func()) (msg string) {
 	}()
 	fn()
 	return ""
+}
+
+// assertPanics asserts that fn panics with a message starting with prefix.
+func assertPanics(t *testing.T, prefix string, fn func(), msgAndArgs ...any) bool {
+	t.Helper()
+	if msg := panics(fn); !strings.HasPrefix(msg, prefix) {
+		return assert.Fail(t, fmt.Sprintf("panic %q; want prefix %q", msg, prefix), msgAndArgs...)
+	}
+	return true
 }
 
 // gaussian returns n float32 vectors x = mu + L z with z standard normal.
@@ -74,20 +85,14 @@ func TestStatsStreamingMatchesTwoPass(t *testing.T) {
 	}
 	check := func(name string, s *Stats) {
 		t.Helper()
-		if s.Len() != n {
-			t.Fatalf("%s: Len = %d; want %d", name, s.Len(), n)
-		}
+		require.Equal(t, n, s.Len(), "%s: Len", name)
 		for j, v := range s.Mean() {
-			if math.Abs(v-mean[j]) > 1e-12*math.Abs(mean[j]) {
-				t.Errorf("%s: mean[%d] = %.15g; want %.15g", name, j, v, mean[j])
-			}
+			assert.InDelta(t, mean[j], v, statsTol*math.Abs(mean[j]), "%s: mean[%d]", name, j)
 		}
 		c := s.Cov()
 		for j := range d {
 			for k := range d {
-				if math.Abs(c.At(j, k)-cov.At(j, k)) > 1e-11 {
-					t.Errorf("%s: cov[%d,%d] = %.15g; want %.15g", name, j, k, c.At(j, k), cov.At(j, k))
-				}
+				assert.InDelta(t, cov.At(j, k), c.At(j, k), tolCov, "%s: cov[%d,%d]", name, j, k)
 			}
 		}
 	}
@@ -110,10 +115,7 @@ func TestFIDIdenticalIsZero(t *testing.T) {
 	f := loadGolden(t)
 	for _, name := range []string{"a", "c"} {
 		x := goldenFeatures(t, f, name)
-		got := FID(x.Stats(), x.Stats()).Value
-		if math.Abs(got) > 1e-9 {
-			t.Errorf("FID(%s, %s) = %g; want 0", name, name, got)
-		}
+		assert.InDelta(t, 0, FID(x.Stats(), x.Stats()).Value, tolFIDSelf, "FID(%s, %s)", name, name)
 	}
 }
 
@@ -141,9 +143,7 @@ func TestFrechetClosedForms(t *testing.T) {
 		}
 		return s
 	}
-	if got := FrechetDistance(mu1, diag(a), mu2, diag(b)); math.Abs(got-want) > 1e-10*want {
-		t.Errorf("diagonal: FrechetDistance = %.15g; want %.15g", got, want)
-	}
+	assert.InEpsilon(t, want, FrechetDistance(mu1, diag(a), mu2, diag(b)), tolFrechet, "diagonal: FrechetDistance")
 
 	// The same covariances in a common random rotation.
 	var q mat.QR
@@ -172,9 +172,7 @@ func TestFrechetClosedForms(t *testing.T) {
 	// comes back as rounding noise of order 1e-16·‖S‖, whose square root
 	// (~1e-8) enters the trace, so the agreement is ~1e-8, not 1e-15. Gonum's
 	// assembly and its noasm build land on different sides of that noise.
-	if got := FrechetDistance(mu1, rot(a), mu2, rot(b)); math.Abs(got-want) > 1e-7*want {
-		t.Errorf("rotated: FrechetDistance = %.15g; want %.15g", got, want)
-	}
+	assert.InEpsilon(t, want, FrechetDistance(mu1, rot(a), mu2, rot(b)), tolSingular, "rotated: FrechetDistance")
 
 	// Non-commuting 2x2.
 	s1 := mat.NewSymDense(2, []float64{2, 0.7, 0.7, 1})
@@ -184,9 +182,7 @@ func TestFrechetClosedForms(t *testing.T) {
 	tr := math.Sqrt(mat.Trace(&p) + 2*math.Sqrt(mat.Det(s1)*mat.Det(s2)))
 	m1, m2 := []float64{1, 2}, []float64{-1, 0.5}
 	want2 := 4 + 2.25 + 3 + 3.5 - 2*tr
-	if got := FrechetDistance(m1, s1, m2, s2); math.Abs(got-want2) > 1e-12*want2 {
-		t.Errorf("2x2: FrechetDistance = %.15g; want %.15g", got, want2)
-	}
+	assert.InEpsilon(t, want2, FrechetDistance(m1, s1, m2, s2), statsTol, "2x2: FrechetDistance")
 }
 
 // FID of samples approaches the Fréchet distance of the Gaussians they come
@@ -208,10 +204,7 @@ func TestFIDOfSamplesApproachesClosedForm(t *testing.T) {
 		x.Add(gaussian(r, 1000, mu1, l1))
 		y.Add(gaussian(r, 1000, mu2, l2))
 	}
-	got := FID(x, y).Value
-	if math.Abs(got-want) > 0.05 {
-		t.Errorf("FID of %d samples = %.4f; want about %.4f", n, got, want)
-	}
+	assert.InDelta(t, want, FID(x, y).Value, 0.05, "FID of %d samples", n)
 }
 
 func TestFIDNonFiniteIsNaN(t *testing.T) {
@@ -219,9 +212,8 @@ func TestFIDNonFiniteIsNaN(t *testing.T) {
 	x.AddFloat64([]float64{1, 2, 3, math.NaN(), 0, 1})
 	y := NewStats("t", 2)
 	y.AddFloat64([]float64{1, 2, 3, 4, 0, 1})
-	if got := FID(x, y).Value; !math.IsNaN(got) {
-		t.Errorf("FID with NaN features = %g; want NaN", got)
-	}
+	got := FID(x, y).Value
+	assert.True(t, math.IsNaN(got), "FID with NaN features = %g; want NaN", got)
 }
 
 // The unbiased estimator averages to zero on independent samples of one
@@ -239,15 +231,11 @@ func TestMMD2Unbiased(t *testing.T) {
 	}
 	mean := sum / trials
 	se := math.Sqrt((sum2/trials - mean*mean) / trials)
-	if math.Abs(mean) > 3.5*se {
-		t.Errorf("mean MMD² over %d same-distribution pairs = %.4g; want 0 within 3.5 standard errors (%.3g)", trials, mean, se)
-	}
+	assert.InDelta(t, 0, mean, 3.5*se, "mean MMD² over %d same-distribution pairs: 0 within 3.5 standard errors", trials)
 	// Different distributions give a clearly positive value.
 	x := FeaturesOf("t", tensor.RandN(r, 200, d))
 	y := FeaturesOf("t", tensor.AddScalar(tensor.RandN(r, 200, d), 1))
-	if v := MMD2(x, y); v < 10*se {
-		t.Errorf("MMD² of shifted Gaussians = %.4g; want clearly positive", v)
-	}
+	assert.GreaterOrEqual(t, MMD2(x, y), 10*se, "MMD² of shifted Gaussians: clearly positive")
 }
 
 func TestKIDSameDistributionNearZero(t *testing.T) {
@@ -257,54 +245,40 @@ func TestKIDSameDistributionNearZero(t *testing.T) {
 	z := FeaturesOf("t", tensor.AddScalar(tensor.RandN(r, 300, 8), 0.5))
 	same := KID(x, y, KIDOptions{Subsets: 200, SubsetSize: 100}, rand.New(rand.NewPCG(1, 1)))
 	diff := KID(x, z, KIDOptions{Subsets: 200, SubsetSize: 100}, rand.New(rand.NewPCG(1, 1)))
-	if math.Abs(same.Value) > same.Std {
-		t.Errorf("same distribution: %v; want |mean| below the subset std", same)
-	}
-	if diff.Value < 5*diff.Std || diff.Value < 20*math.Abs(same.Value) {
-		t.Errorf("shifted distribution: %v; want clearly above %v", diff, same)
-	}
-	if same.Subsets != 200 || same.SubsetSize != 100 || same.N1 != 400 || same.N2 != 300 {
-		t.Errorf("KID result fields %+v", same)
-	}
+	assert.InDelta(t, 0, same.Value, same.Std, "same distribution: |mean| below the subset std: %v", same)
+	assert.GreaterOrEqual(t, diff.Value, 5*diff.Std, "shifted distribution %v: clearly above its std", diff)
+	assert.GreaterOrEqual(t, diff.Value, 20*math.Abs(same.Value), "shifted distribution %v: clearly above %v", diff, same)
+	assert.Equal(t, [4]int{200, 100, 400, 300}, [4]int{same.Subsets, same.SubsetSize, same.N1, same.N2}, "KID subsets, subset size, N1, N2")
 	// Seeded: the same seed gives the same value; subset size is capped.
 	again := KID(x, y, KIDOptions{Subsets: 200, SubsetSize: 100}, rand.New(rand.NewPCG(1, 1)))
-	if again != same {
-		t.Errorf("KID not reproducible: %v then %v", same, again)
-	}
+	assert.Equal(t, same, again, "KID not reproducible")
 	capped := KID(x, y, KIDOptions{}, rand.New(rand.NewPCG(1, 1)))
-	if capped.SubsetSize != 300 || capped.Subsets != 100 {
-		t.Errorf("default options: %+v; want 100 subsets of 300", capped)
-	}
+	assert.Equal(t, 300, capped.SubsetSize, "default options: subset size")
+	assert.Equal(t, 100, capped.Subsets, "default options: subsets")
 }
 
 func TestPrecisionRecallIdenticalAndDisjoint(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	x := FeaturesOf("t", tensor.RandN(r, 150, 10))
 	p, rc := PrecisionRecall(x, x, DefaultK)
-	if p.Value != 1 || rc.Value != 1 {
-		t.Errorf("identical sets: precision %v, recall %v; want 1, 1", p, rc)
-	}
+	assert.Equal(t, [2]float64{1, 1}, [2]float64{p.Value, rc.Value}, "identical sets: precision, recall")
 	func() { // the same with float32 dot products
 		defer func(w float64) { prFloat32Work = w }(prFloat32Work)
 		prFloat32Work = 0
 		p, rc := PrecisionRecall(x, x, DefaultK)
-		if p.Value != 1 || rc.Value != 1 {
-			t.Errorf("identical sets, float32 dot products: precision %v, recall %v; want 1, 1", p, rc)
-		}
+		assert.Equal(t, [2]float64{1, 1}, [2]float64{p.Value, rc.Value}, "identical sets, float32 dot products: precision, recall")
 	}()
 	far := FeaturesOf("t", tensor.AddScalar(tensor.RandN(r, 120, 10), 100))
 	p, rc = PrecisionRecall(x, far, DefaultK)
-	if p.Value != 0 || rc.Value != 0 {
-		t.Errorf("disjoint sets: precision %v, recall %v; want 0, 0", p, rc)
-	}
+	assert.Equal(t, [2]float64{0, 0}, [2]float64{p.Value, rc.Value}, "disjoint sets: precision, recall")
 	// Data of two far clusters, a generator that covers only one of them:
 	// full precision, half recall.
 	two := FeaturesOf("t", tensor.Concat(0, tensor.RandN(r, 100, 2), tensor.AddScalar(tensor.RandN(r, 100, 2), 50)))
 	one := FeaturesOf("t", tensor.RandN(r, 100, 2))
 	p, rc = PrecisionRecall(two, one, DefaultK)
-	if p.Value < 0.9 || rc.Value > 0.5 || rc.Value < 0.4 {
-		t.Errorf("mode-dropping generator: %v, %v; want precision near 1, recall near 0.5", p, rc)
-	}
+	assert.GreaterOrEqual(t, p.Value, 0.9, "mode-dropping generator: precision near 1")
+	assert.GreaterOrEqual(t, rc.Value, 0.4, "mode-dropping generator: recall near 0.5")
+	assert.LessOrEqual(t, rc.Value, 0.5, "mode-dropping generator: recall near 0.5")
 }
 
 func TestResultString(t *testing.T) {
@@ -317,9 +291,7 @@ func TestResultString(t *testing.T) {
 		{Result{Metric: "recall", Extractor: "x", Value: 0.5, N1: 5, N2: 6, K: 3}, "recall (x features) = 0.5 (n=5/6, k=3)"},
 		{Result{Metric: "IW", Value: -3.88, N1: 100, N2: 200, Steps: 500}, "IW = -3.88 (n=100/200, 500 critic steps)"},
 	} {
-		if got := tc.r.String(); got != tc.want {
-			t.Errorf("String() = %q; want %q", got, tc.want)
-		}
+		assert.Equal(t, tc.want, tc.r.String())
 	}
 }
 
@@ -349,9 +321,7 @@ func TestMisusePanics(t *testing.T) {
 		{"Frechet", func() { FrechetDistance([]float64{1}, mat.NewSymDense(2, nil), []float64{1}, mat.NewSymDense(1, nil)) }, "metrics: FrechetDistance:"},
 		{"Row", func() { a.Row(10) }, "metrics: Features.Row:"},
 	} {
-		if msg := panics(tc.fn); !strings.HasPrefix(msg, tc.want) {
-			t.Errorf("%s: panic %q; want prefix %q", tc.name, msg, tc.want)
-		}
+		assertPanics(t, tc.want, tc.fn, tc.name)
 	}
 }
 
@@ -362,11 +332,10 @@ func TestTraceSqrtRoutesAgree(t *testing.T) {
 	a, b := goldenFeatures(t, f, "a").Stats().Cov(), goldenFeatures(t, f, "b").Stats().Cov()
 	c, okC := traceSqrtChol(a, b)
 	e, okE := traceSqrtEig(a, b)
-	if !okC || !okE || math.Abs(c-e) > 1e-12*e {
-		t.Errorf("Tr sqrt: Cholesky %.17g (%v), eigenvectors %.17g (%v)", c, okC, e, okE)
-	}
+	require.True(t, okC, "Tr sqrt: the Cholesky route declined")
+	require.True(t, okE, "Tr sqrt: the eigenvector route declined")
+	assert.InEpsilon(t, e, c, statsTol, "Tr sqrt: Cholesky against eigenvectors")
 	sing := goldenFeatures(t, f, "c").Stats().Cov() // 40 vectors in 64 dimensions
-	if _, ok := traceSqrtChol(sing, b); ok {
-		t.Error("Cholesky route accepted a singular covariance")
-	}
+	_, ok := traceSqrtChol(sing, b)
+	assert.False(t, ok, "Cholesky route accepted a singular covariance")
 }

@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/gantry-go/gantry/data"
 	"github.com/gantry-go/gantry/metrics"
 	"github.com/gantry-go/gantry/tensor"
+	"gonum.org/v1/gonum/mat"
 )
 
 // The Fréchet distance of two Gaussians with diagonal covariances is

@@ -2,13 +2,13 @@ package metrics
 
 import (
 	"math/rand/v2"
-	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/gantry-go/gantry/data"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestDatasetFeaturesInOrder(t *testing.T) {
@@ -18,12 +18,10 @@ func TestDatasetFeaturesInOrder(t *testing.T) {
 	ext := Pixels{C: 1, H: 3, W: 2}
 	for _, o := range []Options{{BatchSize: 1, Workers: 1}, {BatchSize: 5, Workers: 3}, {BatchSize: 50}} {
 		f := DatasetFeatures(ext, ds, o)
-		if f.Len() != 23 || f.Dim() != 6 || f.Name() != "pixels" {
-			t.Fatalf("%+v: %d features of dimension %d named %q", o, f.Len(), f.Dim(), f.Name())
-		}
-		if !slices.Equal(f.Tensor().Data(), imgs.Data()) {
-			t.Errorf("%+v: features are not the images in order", o)
-		}
+		require.Equal(t, 23, f.Len(), "%+v: features", o)
+		require.Equal(t, 6, f.Dim(), "%+v: dimension", o)
+		require.Equal(t, "pixels", f.Name(), "%+v: name", o)
+		assert.Equal(t, imgs.Data(), f.Tensor().Data(), "%+v: features are not the images in order", o)
 	}
 }
 
@@ -60,17 +58,13 @@ func TestSampleFeaturesDeterministicAndBounded(t *testing.T) {
 		c := &countingSampler{}
 		ext := countingExtractor{Pixels{1, 2, 2}, c}
 		f := SampleFeatures(ext, c.sample, 203, rand.New(rand.NewPCG(3, 4)), Options{BatchSize: 10, Workers: workers})
-		if f.Len() != 203 {
-			t.Fatalf("workers %d: %d features; want 203", workers, f.Len())
-		}
+		require.Equal(t, 203, f.Len(), "workers %d: features", workers)
 		if ref == nil {
 			ref = f.Tensor()
-		} else if !tensor.Equal(ref, f.Tensor()) {
-			t.Errorf("workers %d: features differ from those with 1 worker", workers)
+		} else {
+			assert.True(t, tensor.Equal(ref, f.Tensor()), "workers %d: features differ from those with 1 worker", workers)
 		}
-		if p := c.peak.Load(); p > int64(workers)+1 {
-			t.Errorf("workers %d: %d batches held at once; want at most %d", workers, p, workers+1)
-		}
+		assert.LessOrEqual(t, c.peak.Load(), int64(workers)+1, "workers %d: batches held at once", workers)
 	}
 }
 
@@ -99,9 +93,7 @@ func TestStreamPanicsInCaller(t *testing.T) {
 		{"nil rand", func() { SampleFeatures(Pixels{1, 2, 2}, good, 3, nil, Options{}) }, "metrics: SampleFeatures:"},
 		{"options", func() { SampleFeatures(Pixels{1, 2, 2}, good, 3, r, Options{BatchSize: -1}) }, "metrics: SampleFeatures:"},
 	} {
-		if msg := panics(tc.fn); !strings.HasPrefix(msg, tc.want) {
-			t.Errorf("%s: panic %q; want prefix %q", tc.name, msg, tc.want)
-		}
+		assertPanics(t, tc.want, tc.fn, tc.name)
 	}
 }
 
@@ -133,18 +125,14 @@ func TestEvaluateOrdersGenerators(t *testing.T) {
 	g := Evaluate(ext, real, good, 300, rand.New(rand.NewPCG(1, 1)), o)
 	b := Evaluate(ext, real, noise, 300, rand.New(rand.NewPCG(1, 1)), o)
 	t.Logf("good generator:\n%v\nnoise:\n%v", g, b)
-	if !(g.FID.Value < b.FID.Value && g.KID.Value < b.KID.Value && g.Precision.Value > b.Precision.Value && g.Recall.Value > b.Recall.Value) {
-		t.Errorf("good generator\n%v\nnot better on every metric than noise\n%v", g, b)
-	}
-	if g.FID.Extractor != "pixels" || g.FID.N1 != 300 || g.FID.N2 != 300 {
-		t.Errorf("result %+v", g.FID)
-	}
+	assert.Less(t, g.FID.Value, b.FID.Value, "FID: the good generator against noise")
+	assert.Less(t, g.KID.Value, b.KID.Value, "KID: the good generator against noise")
+	assert.Greater(t, g.Precision.Value, b.Precision.Value, "precision: the good generator against noise")
+	assert.Greater(t, g.Recall.Value, b.Recall.Value, "recall: the good generator against noise")
+	assert.Equal(t, "pixels", g.FID.Extractor)
+	assert.Equal(t, [2]int{300, 300}, [2]int{g.FID.N1, g.FID.N2}, "FID's N1, N2")
 	// An Evaluator keeps the real features and gives the same report.
 	ev := NewEvaluator(ext, real, o)
-	if again := ev.Evaluate(good, 300, rand.New(rand.NewPCG(1, 1))); again != g {
-		t.Errorf("Evaluator.Evaluate = \n%v\nwant\n%v", again, g)
-	}
-	if ev.Real().Len() != 300 {
-		t.Errorf("Evaluator holds %d real features; want 300", ev.Real().Len())
-	}
+	assert.Equal(t, g, ev.Evaluate(good, 300, rand.New(rand.NewPCG(1, 1))), "Evaluator.Evaluate")
+	assert.Equal(t, 300, ev.Real().Len(), "real features the Evaluator holds")
 }

@@ -6,24 +6,22 @@ import (
 
 	"github.com/gantry-go/gantry/internal/golden"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Reference values from scripts/golden/gen_metrics.py (numpy, scipy).
 func loadGolden(t *testing.T) *golden.File {
 	t.Helper()
 	f, err := golden.Read("testdata/features.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return f
 }
 
 func goldenFeatures(t *testing.T, f *golden.File, name string) *Features {
 	t.Helper()
 	g, ok := f.Tensors[name]
-	if !ok {
-		t.Fatalf("golden tensor %q missing", name)
-	}
+	require.True(t, ok, "golden tensor %q missing", name)
 	return FeaturesOf("golden", tensor.FromSlice(g.Data, g.Shape...))
 }
 
@@ -44,9 +42,7 @@ func goldenIndices(t *testing.T, f *golden.File, name string) [][]int {
 func metaFloat(t *testing.T, f *golden.File, key string) float64 {
 	t.Helper()
 	v, ok := f.Meta[key].(float64)
-	if !ok {
-		t.Fatalf("golden meta %q missing or not a number", key)
-	}
+	require.True(t, ok, "golden meta %q missing or not a number", key)
 	return v
 }
 
@@ -63,20 +59,15 @@ func TestGoldenFID(t *testing.T) {
 		x, y := goldenFeatures(t, f, tc.x), goldenFeatures(t, f, tc.y)
 		got := FID(x.Stats(), y.Stats())
 		want := metaFloat(t, f, tc.key)
-		if e := relErr(got.Value, want); e > 1e-6 {
-			t.Errorf("FID(%s, %s) = %.15g; want %.15g (scipy sqrtm), relative error %.3g", tc.x, tc.y, got.Value, want, e)
-		} else {
-			t.Logf("FID(%s, %s) = %.15g, scipy %.15g, relative error %.3g", tc.x, tc.y, got.Value, want, e)
-		}
+		t.Logf("FID(%s, %s) = %.15g, scipy %.15g, relative error %.3g", tc.x, tc.y, got.Value, want, relErr(got.Value, want))
+		assert.InEpsilon(t, want, got.Value, tolScipy, "FID(%s, %s) against scipy's sqrtm", tc.x, tc.y)
 		// The same distance computed in numpy through eigh, not sqrtm. With
 		// singular covariances the square roots of round-off eigenvalues
 		// (about 1e-15) differ between implementations by about 1e-8 each.
-		if w := metaFloat(t, f, tc.key+"_eigh"); relErr(got.Value, w) > 1e-7 {
-			t.Errorf("FID(%s, %s) = %.15g; want %.15g (numpy eigh)", tc.x, tc.y, got.Value, w)
-		}
-		if got.N1 != x.Len() || got.N2 != y.Len() || got.Extractor != "golden" {
-			t.Errorf("FID(%s, %s) = %+v; want counts %d/%d and extractor golden", tc.x, tc.y, got, x.Len(), y.Len())
-		}
+		assert.InEpsilon(t, metaFloat(t, f, tc.key+"_eigh"), got.Value, tolSingular, "FID(%s, %s) against numpy's eigh", tc.x, tc.y)
+		assert.Equal(t, x.Len(), got.N1, "FID(%s, %s): N1", tc.x, tc.y)
+		assert.Equal(t, y.Len(), got.N2, "FID(%s, %s): N2", tc.x, tc.y)
+		assert.Equal(t, "golden", got.Extractor, "FID(%s, %s): extractor", tc.x, tc.y)
 	}
 }
 
@@ -86,9 +77,7 @@ func TestGoldenKID(t *testing.T) {
 
 	got := MMD2(a, b)
 	want := metaFloat(t, f, "mmd2_ab")
-	if e := relErr(got, want); e > 1e-9 {
-		t.Errorf("MMD2(a, b) = %.15g; want %.15g, relative error %.3g", got, want, e)
-	}
+	assert.InEpsilon(t, want, got, tolMMD, "MMD2(a, b)")
 
 	xs, ys := goldenIndices(t, f, "kid_x"), goldenIndices(t, f, "kid_y")
 	subsets := make([]kidSubset, len(xs))
@@ -102,25 +91,21 @@ func TestGoldenKID(t *testing.T) {
 		work  float64 // float32 Gram matrices above this work
 		tol   float64
 	}{
-		{"union, float64", kidGramLimit, kidFloat32Work, 1e-9},
-		{"per subset, float64", 0, kidFloat32Work, 1e-9},
-		{"union, float32", kidGramLimit, 0, 1e-5},
-		{"per subset, float32", 0, 0, 1e-5},
+		{"union, float64", kidGramLimit, kidFloat32Work, tolMMD},
+		{"per subset, float64", 0, kidFloat32Work, tolMMD},
+		{"union, float32", kidGramLimit, 0, tolFloat32},
+		{"per subset, float32", 0, 0, tolFloat32},
 	} {
 		func() {
 			defer func(l int, w float64) { kidGramLimit, kidFloat32Work = l, w }(kidGramLimit, kidFloat32Work)
 			kidGramLimit, kidFloat32Work = tc.limit, tc.work
 			vals := kidOnSubsets(a, b, subsets)
-			if len(vals) != len(wantSubs) {
-				t.Fatalf("%d subset values; want %d", len(vals), len(wantSubs))
-			}
+			require.Len(t, vals, len(wantSubs), "subset values")
 			var worst float64
 			for i, v := range vals {
 				w := wantSubs[i].(float64)
 				worst = max(worst, relErr(v, w))
-				if e := relErr(v, w); e > tc.tol {
-					t.Errorf("%s: subset %d MMD² = %.15g; want %.15g, relative error %.3g", tc.name, i, v, w, e)
-				}
+				assert.InEpsilon(t, w, v, tc.tol, "%s: subset %d MMD²", tc.name, i)
 			}
 			t.Logf("%s: largest relative error %.3g", tc.name, worst)
 		}()
@@ -140,11 +125,10 @@ func TestGoldenPrecisionRecall(t *testing.T) {
 		p, r := PrecisionRecall(a, b, k)
 		wp := metaFloat(t, f, "precision_ab_k"+string(rune('0'+k)))
 		wr := metaFloat(t, f, "recall_ab_k"+string(rune('0'+k)))
-		if p.Value != wp || r.Value != wr {
-			t.Errorf("PrecisionRecall(a, b, %d) = %v, %v; want %v, %v", k, p.Value, r.Value, wp, wr)
-		}
-		if p.K != k || p.N1 != 200 || p.N2 != 200 || p.Metric != "precision" || r.Metric != "recall" {
-			t.Errorf("PrecisionRecall(a, b, %d) results %+v, %+v", k, p, r)
-		}
+		assert.Equal(t, [2]float64{wp, wr}, [2]float64{p.Value, r.Value}, "PrecisionRecall(a, b, %d): precision, recall", k)
+		assert.Equal(t, k, p.K, "PrecisionRecall(a, b, %d): K", k)
+		assert.Equal(t, [2]int{200, 200}, [2]int{p.N1, p.N2}, "PrecisionRecall(a, b, %d): N1, N2", k)
+		assert.Equal(t, "precision", p.Metric)
+		assert.Equal(t, "recall", r.Metric)
 	}
 }

@@ -10,7 +10,14 @@ import (
 	"github.com/gantry-go/gantry/metrics/inception"
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
+
+// tolInception bounds |got - want| / (1 + |want|) for the full-size
+// InceptionV3's pool3 features against torchvision's in float64: some 90
+// float32 layers. It is the one tolerance of package metrics_test.
+const tolInception = 1e-4
 
 // detState fills every tensor of the full-size FID Inception by the formula
 // of scripts/golden/gen_metrics.py (det_uniform, det_range), so that gantry
@@ -78,9 +85,7 @@ func TestFullSizeInception(t *testing.T) {
 		t.Skip("full InceptionV3 forward pass (about 12 GFLOP)")
 	}
 	f, err := golden.Read("testdata/inception.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var names []string
 	for _, k := range f.Meta["state_keys"].([]any) {
 		names = append(names, k.(string))
@@ -96,24 +101,16 @@ func TestFullSizeInception(t *testing.T) {
 		ours = append(ours, name)
 	}
 	slices.Sort(ours)
-	if !slices.Equal(ours, names) {
-		t.Fatalf("state-dict names differ from torchvision's: %d names, want %d", len(ours), len(names))
-	}
-	if err := net.LoadState(detState(names, shapes)); err != nil {
-		t.Fatal(err)
-	}
+	require.Equal(t, names, ours, "state-dict names against torchvision's")
+	require.NoError(t, net.LoadState(detState(names, shapes)))
 	img := f.Tensors["images"]
 	got := net.Features(tensor.FromSlice(img.Data, img.Shape...))
 	want := f.Tensors["pool3"]
-	if !slices.Equal(got.Shape(), want.Shape) {
-		t.Fatalf("features of shape %v; want %v", got.Shape(), want.Shape)
-	}
+	require.Equal(t, want.Shape, got.Shape(), "features' shape")
 	var worst float64
 	for i, v := range got.Data() {
 		worst = max(worst, math.Abs(float64(v)-float64(want.Data[i]))/(1+math.Abs(float64(want.Data[i]))))
 	}
 	t.Logf("pool3: largest |got-want|/(1+|want|) = %.3g", worst)
-	if worst > 1e-4 || math.IsNaN(worst) {
-		t.Errorf("pool3: largest |got-want|/(1+|want|) = %.3g; want at most 1e-4", worst)
-	}
+	assert.LessOrEqual(t, worst, tolInception, "pool3: largest |got-want|/(1+|want|)")
 }

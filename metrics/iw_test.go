@@ -1,15 +1,15 @@
 package metrics
 
 import (
-	"errors"
 	"math/rand/v2"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/gantry-go/gantry/data"
 	"github.com/gantry-go/gantry/data/shipped"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // poolSampler draws images at random (with replacement) from ds, plus
@@ -36,9 +36,7 @@ func poolSampler(ds data.Dataset, sigma float32) Sampler {
 // digits above one that returns noisy digits, and that above pure noise.
 func TestIWOrdersGenerators(t *testing.T) {
 	all, err := shipped.MNIST(data.Resolution(16))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	r := rand.New(rand.NewPCG(1, 2))
 	rest, train := data.Split(all, 400, r)
 	pool, eval := data.Split(rest, 300, r)
@@ -48,26 +46,21 @@ func TestIWOrdersGenerators(t *testing.T) {
 	var got []Result
 	for _, g := range []Sampler{poolSampler(pool, 0), poolSampler(pool, 0.5), noise} {
 		res, err := IW(g, train, eval, rand.New(rand.NewPCG(3, 4)), o)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		got = append(got, res)
 	}
 	t.Logf("real %v\nnoisy %v\nnoise %v\n(%v)", got[0], got[1], got[2], time.Since(start))
-	if !(got[0].Value > got[1].Value && got[1].Value > got[2].Value) {
-		t.Errorf("IW of real, noisy and noise generators = %.4g, %.4g, %.4g; want decreasing", got[0].Value, got[1].Value, got[2].Value)
-	}
-	if got[2].Value >= 0 {
-		t.Errorf("IW of noise = %v; want negative", got[2])
-	}
-	if r := got[0]; r.Metric != "IW" || r.N1 != 300 || r.N2 != 300 || r.Steps != 150 || r.Extractor != "" {
-		t.Errorf("result fields %+v", r)
-	}
+	assert.Greater(t, got[0].Value, got[1].Value, "IW of the real generator against the noisy one")
+	assert.Greater(t, got[1].Value, got[2].Value, "IW of the noisy generator against noise")
+	assert.Negative(t, got[2].Value, "IW of noise")
+	r0 := got[0]
+	assert.Equal(t, "IW", r0.Metric)
+	assert.Equal(t, [3]int{300, 300, 150}, [3]int{r0.N1, r0.N2, r0.Steps}, "N1, N2, Steps")
+	assert.Empty(t, r0.Extractor)
 	// Deterministic by seed.
 	again, err := IW(poolSampler(pool, 0), train, eval, rand.New(rand.NewPCG(3, 4)), o)
-	if err != nil || again != got[0] {
-		t.Errorf("IW rerun = %v, %v; want %v", again, err, got[0])
-	}
+	require.NoError(t, err, "IW rerun")
+	assert.Equal(t, got[0], again, "IW rerun")
 }
 
 func TestIWDivergenceIsAnError(t *testing.T) {
@@ -76,8 +69,8 @@ func TestIWDivergenceIsAnError(t *testing.T) {
 	nan := func(n int, r *rand.Rand) *tensor.Tensor { return tensor.Full(float32(0)/zero, n, 1, 8, 8) }
 	_, err := IW(nan, ds, ds, r, IWOptions{Steps: 3, BatchSize: 4, Width: 2})
 	var ie *IWError
-	if !errors.As(err, &ie) || ie.Step != 0 {
-		t.Errorf("IW with a NaN generator: error %v; want an *IWError at step 0", err)
+	if assert.ErrorAs(t, err, &ie, "IW with a NaN generator") {
+		assert.Zero(t, ie.Step, "IW with a NaN generator: the step of the error")
 	}
 }
 
@@ -99,8 +92,6 @@ func TestIWMisusePanics(t *testing.T) {
 		{"rand", func() { IW(g, a, a, nil, IWOptions{Steps: 1}) }},
 		{"critic", func() { NewIWCritic(1, 8, 8, 0, r) }},
 	} {
-		if msg := panics(tc.fn); !strings.HasPrefix(msg, "metrics: ") {
-			t.Errorf("%s: panic %q; want a metrics: message", tc.name, msg)
-		}
+		assertPanics(t, "metrics: ", tc.fn, tc.name)
 	}
 }

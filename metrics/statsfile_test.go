@@ -12,16 +12,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/gantry-go/gantry/internal/safetensors"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
-
-// statsTol is the relative tolerance of float64 results computed twice
-// from the same statistics.
-const statsTol = 1e-12
 
 func TestStatsFileRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
@@ -58,15 +53,11 @@ func TestStatsFileRoundTrip(t *testing.T) {
 		{Name: "sigma", Shape: []int{1, 1}, Data: []float32{1}},
 	}, map[string]string{"n": "3"}))
 	_, err = LoadStats(bytes.NewReader(f32.Bytes()))
-	if assert.Error(t, err, "LoadStats with F32 data") {
-		assert.Contains(t, err.Error(), "dtype")
-	}
+	assert.ErrorContains(t, err, "dtype", "LoadStats with F32 data")
 	bad := filepath.Join(t.TempDir(), "x")
 	require.NoError(t, os.WriteFile(bad, f32.Bytes(), 0o644))
 	_, err = LoadStatsFile(bad)
-	if assert.Error(t, err) {
-		assert.Contains(t, err.Error(), bad, "LoadStatsFile's error names the file")
-	}
+	assert.ErrorContains(t, err, bad, "LoadStatsFile's error names the file")
 }
 
 // stats1 builds a one-dimensional stats file by hand.
@@ -144,9 +135,7 @@ func FuzzLoadStats(f *testing.F) {
 			return
 		}
 		var out bytes.Buffer
-		if err := s.Save(&out); err != nil {
-			t.Fatalf("re-save: %v", err)
-		}
+		require.NoError(t, s.Save(&out), "re-save")
 		if _, err := LoadStats(bytes.NewReader(out.Bytes())); err != nil {
 			t.Fatalf("reload: %v", err)
 		}

@@ -36,9 +36,7 @@ var loadGolden = sync.OnceValues(func() (nn.State, error) {
 func goldenState(t testing.TB) nn.State {
 	t.Helper()
 	sd, err := loadGolden()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return sd
 }
 
@@ -90,9 +88,7 @@ func loadInto(t *testing.T, m any, name string) {
 	if len(sd) == 0 {
 		t.Fatalf("no weights for case %q in %s", name, goldenFile)
 	}
-	if err := nn.LoadStateDict(m, sd, nn.LoadOptions{}); err != nil {
-		t.Fatalf("case %s: %v", name, err)
-	}
+	require.NoError(t, nn.LoadStateDict(m, sd, nn.LoadOptions{}), "case %s", name)
 }
 
 func TestBlocksMatchPyTorch(t *testing.T) {
@@ -142,9 +138,7 @@ func TestBlockE2NeedsMaxPool(t *testing.T) {
 func tinyNet(t testing.TB) *Net {
 	t.Helper()
 	n := newNet(16)
-	if err := n.load(goldenState(t).WithPrefix("weights.net.")); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, n.load(goldenState(t).WithPrefix("weights.net.")))
 	return n
 }
 
@@ -271,9 +265,7 @@ func TestLoadState(t *testing.T) {
 	}
 	withExtras["Mixed_5b.branch1x1.bn.running_var"] = tensor.Full(2, 64)
 	n := New()
-	if err := n.LoadState(withExtras); err != nil {
-		t.Fatalf("LoadState with fc and without counters: %v", err)
-	}
+	require.NoError(t, n.LoadState(withExtras), "LoadState with fc and without counters")
 	if v := n.Mixed5b.Branch1x1.BN.RunningVar.Value.At(5); v != 2 {
 		t.Errorf("running_var not loaded: %v", v)
 	}
@@ -315,9 +307,7 @@ func TestLoadFileErrors(t *testing.T) {
 		t.Errorf("LoadFile(missing) = %v; want an error naming the file", err)
 	}
 	p := filepath.Join(dir, "small.safetensors")
-	if err := nn.SaveFile(p, goldenState(t).WithPrefix("weights.net."), nil); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nn.SaveFile(p, goldenState(t).WithPrefix("weights.net."), nil))
 	_, err := LoadFile(p)
 	var le *nn.LoadError
 	if !errors.As(err, &le) || !strings.Contains(err.Error(), p) || len(le.Mismatched) == 0 {
@@ -337,16 +327,12 @@ func TestFullNetwork(t *testing.T) {
 			"(needs python3-torchvision; writes ~100 MB) to compare the full network with torchvision", EnvFull)
 	}
 	n, err := LoadFile(filepath.Join(dir, "weights.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if n.Name() != "inception-v3-random-test" {
 		t.Errorf("Name() = %q; want the file's metadata name", n.Name())
 	}
 	g, err := golden.Read(filepath.Join(dir, "golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ten := func(k string) *tensor.Tensor {
 		gt, ok := g.Tensors[k]
 		if !ok {
