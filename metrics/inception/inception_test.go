@@ -1,7 +1,6 @@
 package inception
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -17,6 +16,8 @@ import (
 	"github.com/gantry-go/gantry/metrics"
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The committed goldens (scripts/inception/gen_golden.py): every case's
@@ -27,6 +28,18 @@ const goldenFile = "testdata/golden.safetensors"
 // EnvFull names a directory made by
 // `scripts/inception/gen_golden.py --full DIR`, for TestFullNetwork.
 const EnvFull = "GANTRY_INCEPTION_TEST"
+
+// The tolerances of this package's tests, stated once, as max abs error /
+// max abs (relErr) against PyTorch's float64 reference unless said.
+const (
+	tolBatch = 1e-6 // the same images in other batches: sums in another order
+	tolBlock = 1e-5 // one block in float32
+	tolTiny  = 5e-5 // the whole network at widths/16: 94 float32 layers
+	tolFull  = 1e-4 // the full-size network, against float64 and against PyTorch's float32
+	// minPoolGap is how far the golden of Mixed_7c must be from the output
+	// of the same block with an average pool, for it to test the max pool.
+	minPoolGap = 1e-3
+)
 
 var loadGolden = sync.OnceValues(func() (nn.State, error) {
 	sd, _, err := nn.LoadFile(goldenFile)
@@ -71,13 +84,9 @@ func elemRelErr(got, want []float32, floor float64) float64 {
 
 func checkClose(t *testing.T, what string, got *tensor.Tensor, want *tensor.Tensor, tol float64) float64 {
 	t.Helper()
-	if !slices.Equal(got.Shape(), want.Shape()) {
-		t.Fatalf("%s: shape %v; want %v", what, got.Shape(), want.Shape())
-	}
+	require.Equal(t, want.Shape(), got.Shape(), "%s: shape", what)
 	e := relErr(got.Data(), want.Data())
-	if e > tol {
-		t.Errorf("%s: max abs error / max abs = %.3g; want <= %.0e", what, e, tol)
-	}
+	assert.LessOrEqual(t, e, tol, "%s: max abs error / max abs", what)
 	return e
 }
 
@@ -85,9 +94,7 @@ func checkClose(t *testing.T, what string, got *tensor.Tensor, want *tensor.Tens
 func loadInto(t *testing.T, m any, name string) {
 	t.Helper()
 	sd := goldenState(t).WithPrefix("weights." + name + ".")
-	if len(sd) == 0 {
-		t.Fatalf("no weights for case %q in %s", name, goldenFile)
-	}
+	require.NotEmpty(t, sd, "no weights for case %q in %s", name, goldenFile)
 	require.NoError(t, nn.LoadStateDict(m, sd, nn.LoadOptions{}), "case %s", name)
 }
 
@@ -112,11 +119,9 @@ func TestBlocksMatchPyTorch(t *testing.T) {
 			x, want := sd["golden."+c.name+".x"], sd["golden."+c.name+".y"]
 			before := x.Clone()
 			got := c.fwd(c.m, x)
-			e := checkClose(t, c.name, got, want, 1e-5)
+			e := checkClose(t, c.name, got, want, tolBlock)
 			t.Logf("%s: %v -> %v, max abs error / max abs %.3g", c.name, x.Shape(), got.Shape(), e)
-			if !tensor.Equal(x, before) {
-				t.Errorf("%s modified its input", c.name)
-			}
+			assert.True(t, tensor.Equal(x, before), "%s modified its input", c.name)
 		})
 	}
 }
@@ -128,9 +133,8 @@ func TestBlockE2NeedsMaxPool(t *testing.T) {
 	loadInto(t, b, "e2")
 	sd := goldenState(t)
 	b.MaxPool = false
-	if e := relErr(b.forward(sd["golden.e2.x"]).Data(), sd["golden.e2.y"].Data()); e < 1e-3 {
-		t.Errorf("E_2 with an average pool matches the golden (error %.3g): the case does not check the pool", e)
-	}
+	assert.GreaterOrEqual(t, relErr(b.forward(sd["golden.e2.x"]).Data(), sd["golden.e2.y"].Data()), minPoolGap,
+		"E_2 with an average pool matches the golden: the case does not check the pool")
 }
 
 // tinyNet returns the whole network with channel counts divided by 16 and
@@ -146,11 +150,10 @@ func TestTinyNetworkMatchesPyTorch(t *testing.T) {
 	n := tinyNet(t)
 	sd := goldenState(t)
 	x, want := sd["golden.net.x"], sd["golden.net.y"]
-	if n.Dim() != 128 || want.Dim(1) != 128 {
-		t.Fatalf("Dim() = %d, golden %v; want 128", n.Dim(), want.Shape())
-	}
+	require.Equal(t, 128, n.Dim(), "Dim()")
+	require.Equal(t, 128, want.Dim(1), "the golden's dimension")
 	got := n.Features(x)
-	e := checkClose(t, "tiny network", got, want, 5e-5)
+	e := checkClose(t, "tiny network", got, want, tolTiny)
 	t.Logf("tiny network (widths/16): %v -> %v, max abs error / max abs %.3g", x.Shape(), got.Shape(), e)
 }
 
@@ -160,9 +163,7 @@ func TestFeaturesBatchedAndConcurrent(t *testing.T) {
 	x := tensor.RandU(r, -1, 1, 5, 3, 21, 17)
 	before := x.Clone()
 	all := n.Features(x)
-	if !tensor.Equal(x, before) {
-		t.Fatal("Features modified its input")
-	}
+	require.True(t, tensor.Equal(x, before), "Features modified its input")
 	n.BatchSize = 2
 	var wg sync.WaitGroup
 	outs := make([]*tensor.Tensor, 3)
@@ -171,17 +172,11 @@ func TestFeaturesBatchedAndConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	for i, o := range outs {
-		if !tensor.Equal(o, outs[0]) {
-			t.Errorf("concurrent call %d differs from call 0", i)
-		}
+		assert.True(t, tensor.Equal(o, outs[0]), "concurrent call %d differs from call 0", i)
 	}
-	if e := relErr(outs[0].Data(), all.Data()); e > 1e-6 {
-		t.Errorf("batches of 2 vs one batch: error %.3g", e)
-	}
+	assert.LessOrEqual(t, relErr(outs[0].Data(), all.Data()), tolBatch, "batches of 2 vs one batch")
 	one := n.Features(tensor.Slice(x, 0, 3, 4))
-	if e := relErr(one.Data(), tensor.Slice(all, 0, 3, 4).Data()); e > 1e-6 {
-		t.Errorf("image 3 alone vs in the batch: error %.3g", e)
-	}
+	assert.LessOrEqual(t, relErr(one.Data(), tensor.Slice(all, 0, 3, 4).Data()), tolBatch, "image 3 alone vs in the batch")
 }
 
 func TestFeaturesGrayRepeatsChannel(t *testing.T) {
@@ -189,9 +184,7 @@ func TestFeaturesGrayRepeatsChannel(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	g := tensor.RandU(r, -1, 1, 2, 1, 28, 28)
 	rgb := tensor.Concat(1, g, g, g)
-	if e := relErr(n.Features(g).Data(), n.Features(rgb).Data()); e != 0 {
-		t.Errorf("gray vs repeated RGB: error %.3g; want 0", e)
-	}
+	assert.Zero(t, relErr(n.Features(g).Data(), n.Features(rgb).Data()), "gray vs repeated RGB")
 }
 
 // An image already 299×299 is not resized: bilinear resizing to the same
@@ -202,9 +195,7 @@ func TestResizeIdentityAtSize(t *testing.T) {
 	for i := range Size {
 		id.Set(1, i, i)
 	}
-	if !tensor.Equal(m, id) {
-		t.Fatal("ResizeMatrix(299, 299) is not the identity")
-	}
+	require.True(t, tensor.Equal(m, id), "ResizeMatrix(299, 299) is not the identity")
 }
 
 func TestFeaturesPanics(t *testing.T) {
@@ -212,9 +203,7 @@ func TestFeaturesPanics(t *testing.T) {
 	for _, shape := range [][]int{{3, 8, 8}, {1, 2, 8, 8}, {1, 4, 8, 8}, {0, 3, 8, 8}} {
 		func() {
 			defer func() {
-				if e := recover(); e == nil || !strings.HasPrefix(fmt.Sprint(e), "inception: Net.Features:") {
-					t.Errorf("Features(%v) panic = %v; want an inception: Net.Features panic", shape, e)
-				}
+				assert.Regexp(t, `^inception: Net\.Features:`, fmt.Sprint(recover()), "Features(%v): the panic", shape)
 			}()
 			n.Features(tensor.New(shape...))
 		}()
@@ -223,15 +212,12 @@ func TestFeaturesPanics(t *testing.T) {
 
 func TestNamesAndShapes(t *testing.T) {
 	n := New()
-	if n.Name() != DefaultName || n.Dim() != Dim {
-		t.Errorf("New(): Name %q Dim %d; want %q %d", n.Name(), n.Dim(), DefaultName, Dim)
-	}
+	assert.Equal(t, DefaultName, n.Name(), "New(): Name")
+	assert.Equal(t, Dim, n.Dim(), "New(): Dim")
 	sd := nn.StateDict(n)
 	// torchvision's inception_v3(aux_logits=False) has 94 BasicConv2d
 	// modules of 6 entries each; its fc is not part of the features.
-	if len(sd) != 94*6 {
-		t.Errorf("state dict has %d entries; want %d", len(sd), 94*6)
-	}
+	assert.Len(t, sd, 94*6, "state dict entries")
 	var params int
 	for k, v := range sd {
 		if strings.HasSuffix(k, "conv.weight") || strings.HasSuffix(k, "bn.weight") || strings.HasSuffix(k, "bn.bias") {
@@ -240,17 +226,13 @@ func TestNamesAndShapes(t *testing.T) {
 	}
 	// torchvision reports 27,161,264 parameters with the aux head and the
 	// 1000-class fc; without them (3,326,696 and 2,049,000) this remains.
-	if want := 27161264 - 3326696 - 2049000; params != want {
-		t.Errorf("%d parameters; want %d", params, want)
-	}
+	assert.Equal(t, 27161264-3326696-2049000, params, "parameters")
 	for _, k := range []string{"Conv2d_1a_3x3.conv.weight", "Mixed_5b.branch1x1.bn.running_mean",
 		"Mixed_6e.branch7x7dbl_5.conv.weight", "Mixed_7c.branch3x3dbl_3b.bn.num_batches_tracked"} {
-		if _, ok := sd[k]; !ok {
-			t.Errorf("state dict lacks %q", k)
-		}
+		assert.Contains(t, sd, k, "state dict")
 	}
-	if sh := sd["Mixed_6b.branch7x7_2.conv.weight"].Shape(); !slices.Equal(sh, []int{128, 128, 1, 7}) {
-		t.Errorf("Mixed_6b.branch7x7_2.conv.weight %v; want [128 128 1 7]", sh)
+	if assert.Contains(t, sd, "Mixed_6b.branch7x7_2.conv.weight") {
+		assert.Equal(t, []int{128, 128, 1, 7}, sd["Mixed_6b.branch7x7_2.conv.weight"].Shape(), "Mixed_6b.branch7x7_2.conv.weight")
 	}
 }
 
@@ -266,9 +248,7 @@ func TestLoadState(t *testing.T) {
 	withExtras["Mixed_5b.branch1x1.bn.running_var"] = tensor.Full(2, 64)
 	n := New()
 	require.NoError(t, n.LoadState(withExtras), "LoadState with fc and without counters")
-	if v := n.Mixed5b.Branch1x1.BN.RunningVar.Value.At(5); v != 2 {
-		t.Errorf("running_var not loaded: %v", v)
-	}
+	assert.Equal(t, float32(2), n.Mixed5b.Branch1x1.BN.RunningVar.Value.At(5), "running_var loaded")
 
 	bad := nn.State{"junk": tensor.New(1)}
 	for k, v := range full {
@@ -278,44 +258,39 @@ func TestLoadState(t *testing.T) {
 	bad["Conv2d_1a_3x3.conv.weight"] = tensor.New(32, 1, 3, 3)
 	err := n.LoadState(bad)
 	var le *nn.LoadError
-	if !errors.As(err, &le) {
-		t.Fatalf("LoadState(bad) = %v; want an *nn.LoadError", err)
+	require.ErrorAs(t, err, &le, "LoadState(bad)")
+	assert.Equal(t, []string{"Mixed_6a.branch3x3.conv.weight"}, le.Missing, "LoadState(bad): missing")
+	assert.Equal(t, []string{"junk"}, le.Unexpected, "LoadState(bad): unexpected")
+	if assert.Len(t, le.Mismatched, 1, "LoadState(bad): mismatched") {
+		assert.Equal(t, "Conv2d_1a_3x3.conv.weight", le.Mismatched[0].Key, "LoadState(bad): mismatched")
 	}
-	if !slices.Equal(le.Missing, []string{"Mixed_6a.branch3x3.conv.weight"}) || !slices.Equal(le.Unexpected, []string{"junk"}) ||
-		len(le.Mismatched) != 1 || le.Mismatched[0].Key != "Conv2d_1a_3x3.conv.weight" {
-		t.Errorf("LoadState(bad) = %v", err)
-	}
-	if !strings.HasPrefix(err.Error(), "inception: LoadState: ") {
-		t.Errorf("error %q lacks the package prefix", err)
-	}
-	if v := n.Mixed5b.Branch1x1.BN.RunningVar.Value.At(5); v != 2 {
-		t.Errorf("failed load changed the network")
-	}
+	assert.Regexp(t, `^inception: LoadState: `, err.Error(), "the package prefix")
+	assert.Equal(t, float32(2), n.Mixed5b.Branch1x1.BN.RunningVar.Value.At(5), "failed load changed the network")
 
 	got, err := fromState(full, map[string]string{MetaName: "my-weights"}, "test")
-	if err != nil || got.Name() != "my-weights" {
-		t.Errorf("fromState with metadata: %v, name %q", err, got.Name())
+	if assert.NoError(t, err, "fromState with metadata") {
+		assert.Equal(t, "my-weights", got.Name(), "fromState with metadata")
 	}
-	if got, err := fromState(full, nil, "test"); err != nil || got.Name() != DefaultName {
-		t.Errorf("fromState without metadata: %v", err)
+	got, err = fromState(full, nil, "test")
+	if assert.NoError(t, err, "fromState without metadata") {
+		assert.Equal(t, DefaultName, got.Name(), "fromState without metadata")
 	}
 }
 
 func TestLoadFileErrors(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := LoadFile(filepath.Join(dir, "none.safetensors")); err == nil || !strings.Contains(err.Error(), "none.safetensors") {
-		t.Errorf("LoadFile(missing) = %v; want an error naming the file", err)
-	}
+	_, err := LoadFile(filepath.Join(dir, "none.safetensors"))
+	assert.ErrorContains(t, err, "none.safetensors", "LoadFile(missing)")
 	p := filepath.Join(dir, "small.safetensors")
 	require.NoError(t, nn.SaveFile(p, goldenState(t).WithPrefix("weights.net."), nil))
-	_, err := LoadFile(p)
+	_, err = LoadFile(p)
 	var le *nn.LoadError
-	if !errors.As(err, &le) || !strings.Contains(err.Error(), p) || len(le.Mismatched) == 0 {
-		t.Errorf("LoadFile(reduced widths) = %v; want shape mismatches naming the file", err)
+	if assert.ErrorAs(t, err, &le, "LoadFile(reduced widths)") {
+		assert.NotEmpty(t, le.Mismatched, "LoadFile(reduced widths): shape mismatches")
+		assert.ErrorContains(t, err, p, "LoadFile(reduced widths) names the file")
 	}
-	if _, err := Load(strings.NewReader("not a safetensors file")); !errors.Is(err, nn.ErrFormat) {
-		t.Errorf("Load(garbage) = %v; want nn.ErrFormat", err)
-	}
+	_, err = Load(strings.NewReader("not a safetensors file"))
+	assert.ErrorIs(t, err, nn.ErrFormat, "Load(garbage)")
 }
 
 // TestFullNetwork compares the real-size network with PyTorch on random
@@ -328,31 +303,25 @@ func TestFullNetwork(t *testing.T) {
 	}
 	n, err := LoadFile(filepath.Join(dir, "weights.safetensors"))
 	require.NoError(t, err)
-	if n.Name() != "inception-v3-random-test" {
-		t.Errorf("Name() = %q; want the file's metadata name", n.Name())
-	}
+	assert.Equal(t, "inception-v3-random-test", n.Name(), "Name(): the file's metadata name")
 	g, err := golden.Read(filepath.Join(dir, "golden.json"))
 	require.NoError(t, err)
 	ten := func(k string) *tensor.Tensor {
 		gt, ok := g.Tensors[k]
-		if !ok {
-			t.Fatalf("golden lacks %q", k)
-		}
+		require.True(t, ok, "golden lacks %q", k)
 		return tensor.FromSlice(gt.Data, gt.Shape...)
 	}
 	x := ten("x")
 	start := time.Now()
 	got := n.Features(x)
 	t.Logf("features of %v in %v", x.Shape(), time.Since(start))
-	e64 := checkClose(t, "full network vs float64 PyTorch", got, ten("features"), 1e-4)
+	e64 := checkClose(t, "full network vs float64 PyTorch", got, ten("features"), tolFull)
 	e32 := relErr(got.Data(), ten("features_f32").Data())
 	torch32, _ := g.Meta["torch_f32_rel_error"].(float64)
 	t.Logf("max abs error / max abs: gantry vs float64 reference %.3g; gantry vs PyTorch float32 %.3g; PyTorch float32 vs float64 %.3g",
 		e64, e32, torch32)
 	t.Logf("largest elementwise relative error over features above 1%% of the largest: %.3g", elemRelErr(got.Data(), ten("features").Data(), 0.01))
-	if e32 > 1e-4 {
-		t.Errorf("full network vs PyTorch float32: error %.3g; want <= 1e-4", e32)
-	}
+	assert.LessOrEqual(t, e32, tolFull, "full network vs PyTorch float32")
 }
 
 // BenchmarkFeatures measures the full-size network on 16 images of 32×32
@@ -392,7 +361,6 @@ func TestWithMetrics(t *testing.T) {
 	n := tinyNet(t)
 	noise := func(k int, r *rand.Rand) *tensor.Tensor { return tensor.RandU(r, -1, 1, k, 3, 16, 16) }
 	f := metrics.SampleFeatures(n, noise, 7, rand.New(rand.NewPCG(5, 6)), metrics.Options{BatchSize: 3, Workers: 2})
-	if f.Len() != 7 || f.Name() != DefaultName {
-		t.Errorf("SampleFeatures: %d features named %q; want 7 named %q", f.Len(), f.Name(), DefaultName)
-	}
+	assert.Equal(t, 7, f.Len(), "SampleFeatures: features")
+	assert.Equal(t, DefaultName, f.Name(), "SampleFeatures: name")
 }
