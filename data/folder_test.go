@@ -14,35 +14,32 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const clipart = "testdata/clipart"
 
+// tolPixel is the one tolerance of this package's tests: a decoded value in
+// [-1, 1] may be one 8-bit level from the reference conversion (rounding).
+const tolPixel = 1.01 / 127.5
+
 func decodePNG(t *testing.T, path string) image.Image {
 	t.Helper()
 	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	img, _, err := image.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return img
 }
 
 func writeFile(t *testing.T, path string, b []byte) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, b, 0o644))
 }
 
 func encode(t *testing.T, img image.Image, format string) []byte {
@@ -57,9 +54,7 @@ func encode(t *testing.T, img image.Image, format string) []byte {
 	case "gif":
 		err = gif.Encode(&buf, img, nil)
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return buf.Bytes()
 }
 
@@ -114,25 +109,13 @@ func TestImageFolderClipart(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := ImageFolder(clipart, tc.opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := m.Images().Shape(); !slices.Equal(got, tc.shape) {
-				t.Fatalf("shape %v; want %v", got, tc.shape)
-			}
-			if len(m.Skipped()) != 0 {
-				t.Errorf("skipped %v", m.Skipped())
-			}
-			if want := []string{"icons", "symbols"}; !slices.Equal(m.Classes(), want) {
-				t.Errorf("classes %v; want %v", m.Classes(), want)
-			}
-			if want := []int{0, 0, 0, 1, 1, 1, 1}; !slices.Equal(m.Labels(), want) {
-				t.Errorf("labels %v; want %v", m.Labels(), want)
-			}
+			require.NoError(t, err)
+			require.Equal(t, tc.shape, m.Images().Shape())
+			assert.Empty(t, m.Skipped(), "skipped")
+			assert.Equal(t, []string{"icons", "symbols"}, m.Classes(), "classes")
+			assert.Equal(t, []int{0, 0, 0, 1, 1, 1, 1}, m.Labels(), "labels")
 			for _, v := range m.Images().Data() {
-				if !(v >= -1 && v <= 1) {
-					t.Fatalf("value %v outside [-1, 1]", v)
-				}
+				require.True(t, v >= -1 && v <= 1, "value %v outside [-1, 1]", v)
 			}
 		})
 	}
@@ -153,9 +136,7 @@ func TestImageFolderModes(t *testing.T) {
 		src := decodePNG(t, filepath.Join(clipart, name))
 		dir := t.TempDir()
 		raw, err := os.ReadFile(filepath.Join(clipart, name))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		writeFile(t, filepath.Join(dir, "a.png"), raw)
 		for _, c := range []int{1, 3} {
 			opt := RGB()
@@ -163,19 +144,12 @@ func TestImageFolderModes(t *testing.T) {
 				opt = Gray()
 			}
 			m, err := ImageFolder(dir, opt)
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
+			require.NoError(t, err, "%s", name)
 			b := src.Bounds()
-			if got, want := m.Image(0).Shape(), []int{c, b.Dy(), b.Dx()}; !slices.Equal(got, want) {
-				t.Fatalf("%s: shape %v; want %v", name, got, want)
-			}
-			if d := maxDiff(m.Image(0).Data(), reference(src, c)); d > 1.01/127.5 {
-				t.Errorf("%s, %d channels: max difference %v from reference", name, c, d)
-			}
-			if m.Label(0) != -1 || m.Classes() != nil {
-				t.Errorf("%s: label %d, classes %v; want unlabeled", name, m.Label(0), m.Classes())
-			}
+			require.Equal(t, []int{c, b.Dy(), b.Dx()}, m.Image(0).Shape(), "%s: shape", name)
+			assert.LessOrEqual(t, maxDiff(m.Image(0).Data(), reference(src, c)), tolPixel, "%s, %d channels: max difference from reference", name, c)
+			assert.Equal(t, -1, m.Label(0), "%s: unlabeled", name)
+			assert.Nil(t, m.Classes(), "%s: unlabeled", name)
 		}
 	}
 }
@@ -207,9 +181,9 @@ func TestImageFolderFormats(t *testing.T) {
 	}{
 		{"a.jpg", src, 0},
 		{"b.gif", src, 0},
-		{"c.png", n64, 1.01 / 127.5},
-		{"d.png", pal, 1.01 / 127.5},
-		{"e.png", g16, 1.01 / 127.5},
+		{"c.png", n64, tolPixel},
+		{"d.png", pal, tolPixel},
+		{"e.png", g16, tolPixel},
 		{"f.JPEG", g16, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -218,19 +192,13 @@ func TestImageFolderFormats(t *testing.T) {
 			raw := encode(t, tc.img, format)
 			writeFile(t, filepath.Join(dir, tc.name), raw)
 			m, err := ImageFolder(dir, Strict())
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			want := tc.img
 			if tc.tol == 0 { // lossy: compare with what the codec decodes
 				want, _, err = image.Decode(bytes.NewReader(raw))
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 			}
-			if d := maxDiff(m.Image(0).Data(), reference(want, 3)); d > max(tc.tol, 1.01/127.5) {
-				t.Errorf("max difference %v from reference", d)
-			}
+			assert.LessOrEqual(t, maxDiff(m.Image(0).Data(), reference(want, 3)), max(tc.tol, tolPixel), "max difference from reference")
 		})
 	}
 }
@@ -252,9 +220,7 @@ func pngHeader(w, h uint32) []byte {
 
 func TestImageFolderBadFiles(t *testing.T) {
 	good, err := os.ReadFile(filepath.Join(clipart, "symbols/led_square_red.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dir := t.TempDir()
 	bad := []struct {
 		name    string
@@ -277,38 +243,31 @@ func TestImageFolderBadFiles(t *testing.T) {
 	writeFile(t, filepath.Join(dir, ".hidden.png"), []byte("ignored"))
 
 	m, err := ImageFolder(dir, Resolution(8))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Len() != 1 {
-		t.Errorf("Len = %d; want 1", m.Len())
-	}
+	require.NoError(t, err)
+	assert.Equal(t, 1, m.Len())
 	sk := m.Skipped()
-	if len(sk) != len(bad) {
-		t.Fatalf("skipped %d files: %v; want %d", len(sk), sk, len(bad))
-	}
+	require.Len(t, sk, len(bad), "skipped")
 	for i, b := range bad {
 		path := filepath.Join(dir, b.name)
-		if sk[i].Path != path || !strings.Contains(sk[i].Error(), path) || !strings.Contains(sk[i].Error(), b.reason) {
-			t.Errorf("skipped[%d] = %q; want %s and %q", i, sk[i], path, b.reason)
-		}
-		if b.is != nil && !errors.Is(sk[i], b.is) {
-			t.Errorf("skipped[%d] = %v; want errors.Is %v", i, sk[i], b.is)
+		assert.Equal(t, path, sk[i].Path, "skipped[%d]", i)
+		assert.ErrorContains(t, sk[i], path, "skipped[%d]", i)
+		assert.ErrorContains(t, sk[i], b.reason, "skipped[%d]", i)
+		if b.is != nil {
+			assert.ErrorIs(t, sk[i], b.is, "skipped[%d]", i)
 		}
 	}
 
 	_, err = ImageFolder(dir, Resolution(8), Strict())
 	var fe *FileError
-	if !errors.As(err, &fe) || fe.Path != filepath.Join(dir, bad[0].name) {
-		t.Errorf("strict: err = %v; want a FileError for %s", err, bad[0].name)
+	if assert.ErrorAs(t, err, &fe, "strict") {
+		assert.Equal(t, filepath.Join(dir, bad[0].name), fe.Path, "strict: the FileError's path")
 	}
 
 	// Only bad files: an error naming the folder.
 	os.Remove(filepath.Join(dir, "z-good.png"))
 	_, err = ImageFolder(dir, Resolution(8))
-	if !errors.Is(err, ErrEmpty) || !strings.Contains(err.Error(), dir) {
-		t.Errorf("all bad: err = %v; want ErrEmpty naming %s", err, dir)
-	}
+	assert.ErrorIs(t, err, ErrEmpty, "all bad")
+	assert.ErrorContains(t, err, dir, "all bad")
 }
 
 func TestImageFolderHugeLimit(t *testing.T) {
@@ -316,12 +275,9 @@ func TestImageFolderHugeLimit(t *testing.T) {
 	raw, _ := os.ReadFile(filepath.Join(clipart, "symbols/led_square_red.png")) // 50x50
 	writeFile(t, filepath.Join(dir, "a.png"), raw)
 	_, err := ImageFolder(dir, MaxPixels(2499), Strict())
-	if !errors.Is(err, ErrTooLarge) {
-		t.Errorf("MaxPixels(2499): err = %v; want ErrTooLarge", err)
-	}
-	if _, err := ImageFolder(dir, MaxPixels(2500), Strict()); err != nil {
-		t.Errorf("MaxPixels(2500): %v", err)
-	}
+	assert.ErrorIs(t, err, ErrTooLarge, "MaxPixels(2499)")
+	_, err = ImageFolder(dir, MaxPixels(2500), Strict())
+	assert.NoError(t, err, "MaxPixels(2500)")
 }
 
 func TestImageFolderSizes(t *testing.T) {
@@ -334,53 +290,37 @@ func TestImageFolderSizes(t *testing.T) {
 	// dataset missing one.
 	_, err := ImageFolder(dir)
 	for _, want := range []string{"2 different sizes", "Resolution", "50x50: 1 of them (" + filepath.Join(dir, "led_square_red.png"), "125x75: 1 of them (" + filepath.Join(dir, "vietnam_historic.png")} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("mixed sizes: err = %v; want it to contain %q", err, want)
-		}
+		assert.ErrorContains(t, err, want, "mixed sizes")
 	}
 	m, err := ImageFolder(dir, Resolution(20))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Len() != 2 || len(m.Skipped()) != 0 {
-		t.Fatalf("Resolution(20): %v images, skipped %v; want both", m.Len(), m.Skipped())
-	}
+	require.NoError(t, err)
+	require.Equal(t, 2, m.Len(), "Resolution(20): images")
+	require.Empty(t, m.Skipped(), "Resolution(20): skipped")
 	// CenterCrop without resizing keeps the middle 75x75 square.
 	os.Remove(filepath.Join(dir, "led_square_red.png"))
 	m, err = ImageFolder(dir, CenterCrop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := m.Image(0).Shape(); !slices.Equal(got, []int{3, 75, 75}) {
-		t.Errorf("cropped shape %v; want [3 75 75]", got)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, []int{3, 75, 75}, m.Image(0).Shape(), "cropped shape")
 	src := decodePNG(t, filepath.Join(clipart, "symbols/vietnam_historic.png"))
 	crop := src.(interface {
 		SubImage(image.Rectangle) image.Image
 	}).SubImage(image.Rect(25, 0, 100, 75))
-	if d := maxDiff(m.Image(0).Data(), reference(crop, 3)); d > 1.01/127.5 {
-		t.Errorf("cropped: max difference %v", d)
-	}
+	assert.LessOrEqual(t, maxDiff(m.Image(0).Data(), reference(crop, 3)), tolPixel, "cropped: max difference")
 }
 
 func TestImageFolderEmpty(t *testing.T) {
 	dir := t.TempDir()
 	_, err := ImageFolder(dir)
-	if !errors.Is(err, ErrEmpty) || !strings.Contains(err.Error(), dir) {
-		t.Errorf("empty: err = %v; want ErrEmpty naming %s", err, dir)
-	}
+	assert.ErrorIs(t, err, ErrEmpty, "empty")
+	assert.ErrorContains(t, err, dir, "empty")
 	writeFile(t, filepath.Join(dir, "sub", "readme.md"), []byte("x"))
-	if _, err := ImageFolder(dir); !errors.Is(err, ErrEmpty) {
-		t.Errorf("no images: err = %v; want ErrEmpty", err)
-	}
+	_, err = ImageFolder(dir)
+	assert.ErrorIs(t, err, ErrEmpty, "no images")
 	missing := filepath.Join(dir, "missing")
-	if _, err := ImageFolder(missing); err == nil || !strings.Contains(err.Error(), missing) {
-		t.Errorf("missing: err = %v; want one naming %s", err, missing)
-	}
-	file := filepath.Join(dir, "sub", "readme.md")
-	if _, err := ImageFolder(file); err == nil || !strings.Contains(err.Error(), "not a folder") {
-		t.Errorf("file: err = %v; want not a folder", err)
-	}
+	_, err = ImageFolder(missing)
+	assert.ErrorContains(t, err, missing, "missing")
+	_, err = ImageFolder(filepath.Join(dir, "sub", "readme.md"))
+	assert.ErrorContains(t, err, "not a folder", "file")
 }
 
 // TestImageFolderLabels: images directly in the root are unlabeled when
@@ -392,16 +332,10 @@ func TestImageFolderLabels(t *testing.T) {
 		writeFile(t, filepath.Join(dir, p), raw)
 	}
 	m, err := ImageFolder(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// Lexical order: ant/c.PNG, cat/a.png, cat/deep/er/b.png, root.png.
-	if want := []int{0, 1, 1, -1}; !slices.Equal(m.Labels(), want) {
-		t.Errorf("labels %v; want %v", m.Labels(), want)
-	}
-	if want := []string{"ant", "cat"}; !slices.Equal(m.Classes(), want) {
-		t.Errorf("classes %v; want %v", m.Classes(), want)
-	}
+	assert.Equal(t, []int{0, 1, 1, -1}, m.Labels(), "labels")
+	assert.Equal(t, []string{"ant", "cat"}, m.Classes(), "classes")
 }
 
 // TestImageFolderMaxMemory: the dataset must fit in MaxMemory, and what is
@@ -409,17 +343,13 @@ func TestImageFolderLabels(t *testing.T) {
 // the same however tight it is.
 func TestImageFolderMaxMemory(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(clipart, "symbols/led_square_red.png")) // 50x50
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dir := t.TempDir()
 	for _, name := range []string{"a.png", "b.png", "c.png"} {
 		writeFile(t, filepath.Join(dir, name), raw)
 	}
 	want, err := ImageFolder(dir, Resolution(8))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	const data = 3 * 3 * 8 * 8 * 4  // the dataset, in bytes
 	const decode = 12*50*50 + 4*8*8 // one image being decoded
 	cases := []struct {
@@ -436,17 +366,12 @@ func TestImageFolderMaxMemory(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m, err := ImageFolder(dir, Resolution(8), MaxMemory(c.limit), Workers(3))
 			if c.errHas != "" {
-				if !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrEmpty) || !strings.Contains(err.Error(), c.errHas) {
-					t.Errorf("err = %v; want it to contain %q", err, c.errHas)
-				}
+				assert.True(t, errors.Is(err, ErrTooLarge) || errors.Is(err, ErrEmpty), "err %v: want ErrTooLarge or ErrEmpty", err)
+				assert.ErrorContains(t, err, c.errHas)
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(m.Images().Data(), want.Images().Data()) {
-				t.Errorf("images differ from the ones loaded with the default limit")
-			}
+			require.NoError(t, err)
+			assert.Equal(t, want.Images().Data(), m.Images().Data(), "images against the ones loaded with the default limit")
 		})
 	}
 }
@@ -467,20 +392,17 @@ func init() {
 
 func TestImageFolderDecoderPanics(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(clipart, "symbols/led_square_red.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "a.png"), raw)
 	writeFile(t, filepath.Join(dir, "b.png"), []byte("BOOMD"))
 	writeFile(t, filepath.Join(dir, "c.png"), []byte("BOOMH"))
 	m, err := ImageFolder(dir, Resolution(4), Workers(2))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sk := m.Skipped()
-	if m.Len() != 1 || len(sk) != 2 || !strings.Contains(sk[0].Error(), "b.png: the image decoder panicked: boom while decoding") ||
-		!strings.Contains(sk[1].Error(), "c.png: the image decoder panicked: boom in the header") {
-		t.Errorf("%d images, skipped %v; want a.png and the two panics recorded", m.Len(), sk)
+	assert.Equal(t, 1, m.Len(), "images")
+	if assert.Len(t, sk, 2, "skipped") {
+		assert.ErrorContains(t, sk[0], "b.png: the image decoder panicked: boom while decoding")
+		assert.ErrorContains(t, sk[1], "c.png: the image decoder panicked: boom in the header")
 	}
 }

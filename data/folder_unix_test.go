@@ -3,14 +3,14 @@
 package data
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestImageFolderNotRegular: a named pipe, a socket-like special file or a
@@ -18,9 +18,7 @@ import (
 // would block forever).
 func TestImageFolderNotRegular(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(clipart, "symbols/led_square_red.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "a.png"), raw)
 	if err := syscall.Mkfifo(filepath.Join(dir, "x.png"), 0o644); err != nil {
@@ -35,18 +33,16 @@ func TestImageFolderNotRegular(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 	case <-time.After(20 * time.Second):
-		t.Fatal("ImageFolder blocked on a named pipe")
+		require.FailNow(t, "ImageFolder blocked on a named pipe")
 	}
-	if m.Len() != 1 || len(m.Skipped()) != 1 || !strings.Contains(m.Skipped()[0].Error(), "x.png: not a regular file") {
-		t.Errorf("%d images, skipped %v; want 1 and x.png as not a regular file", m.Len(), m.Skipped())
+	assert.Equal(t, 1, m.Len(), "images")
+	if assert.Len(t, m.Skipped(), 1, "skipped") {
+		assert.ErrorContains(t, m.Skipped()[0], "x.png: not a regular file")
 	}
-	if _, err := ImageFolder(dir, Strict()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
-		t.Errorf("Strict: err = %v; want x.png as not a regular file", err)
-	}
+	_, err = ImageFolder(dir, Strict())
+	assert.ErrorContains(t, err, "not a regular file", "Strict")
 }
 
 // TestImageFolderSymlinks: a linked root reads as the folder itself; linked
@@ -54,9 +50,7 @@ func TestImageFolderNotRegular(t *testing.T) {
 // are reported, never dropped in silence.
 func TestImageFolderSymlinks(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(clipart, "symbols/led_square_red.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	base := t.TempDir()
 	real := filepath.Join(base, "real")
 	elsewhere := filepath.Join(base, "elsewhere")
@@ -78,30 +72,23 @@ func TestImageFolderSymlinks(t *testing.T) {
 
 	for _, dir := range []string{real, root, root + "/"} {
 		m, err := ImageFolder(dir)
-		if err != nil {
-			t.Fatalf("%s: %v", dir, err)
-		}
-		if want := []string{"ant", "bee", "cat"}; !slices.Equal(m.Classes(), want) {
-			t.Errorf("%s: classes %v; want %v", dir, m.Classes(), want)
-		}
-		if want := []int{0, 1, 2, 2, 2}; !slices.Equal(m.Labels(), want) {
-			t.Errorf("%s: labels %v; want %v", dir, m.Labels(), want)
-		}
+		require.NoError(t, err, "%s", dir)
+		assert.Equal(t, []string{"ant", "bee", "cat"}, m.Classes(), "%s: classes", dir)
+		assert.Equal(t, []int{0, 1, 2, 2, 2}, m.Labels(), "%s: labels", dir)
 	}
 
 	link(filepath.Join(base, "missing.png"), filepath.Join(real, "ant", "broken.png"))
 	m, err := ImageFolder(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sk := m.Skipped(); len(sk) != 1 || !strings.Contains(sk[0].Error(), "broken.png: broken symbolic link") {
-		t.Errorf("skipped %v; want the broken link", sk)
+	require.NoError(t, err)
+	if sk := m.Skipped(); assert.Len(t, sk, 1, "skipped: the broken link") {
+		assert.ErrorContains(t, sk[0], "broken.png: broken symbolic link")
 	}
 
 	link(real, filepath.Join(real, "cat", "loop"))
 	_, err = ImageFolder(root)
 	var fe *FileError
-	if !errors.As(err, &fe) || fe.Path != filepath.Join(root, "cat", "loop") || !strings.Contains(err.Error(), "symbolic link loop") {
-		t.Errorf("loop: err = %v; want a FileError for cat/loop", err)
+	if assert.ErrorAs(t, err, &fe, "loop") {
+		assert.Equal(t, filepath.Join(root, "cat", "loop"), fe.Path, "loop")
+		assert.ErrorContains(t, err, "symbolic link loop")
 	}
 }

@@ -3,33 +3,28 @@ package data
 import (
 	"bytes"
 	"compress/gzip"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func idxBytes(t *testing.T, a *IDX, gz bool) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if !gz {
-		if err := WriteIDX(&buf, a); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, WriteIDX(&buf, a))
 		return buf.Bytes()
 	}
 	zw := gzip.NewWriter(&buf)
-	if err := WriteIDX(zw, a); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WriteIDX(zw, a))
+	require.NoError(t, zw.Close())
 	return buf.Bytes()
 }
 
@@ -49,12 +44,8 @@ func TestIDXRoundTrip(t *testing.T) {
 	}
 	for _, gz := range []bool{false, true} {
 		got, err := ReadIDX(bytes.NewReader(idxBytes(t, a, gz)))
-		if err != nil {
-			t.Fatalf("gz=%v: %v", gz, err)
-		}
-		if !slices.Equal(got.Dims, a.Dims) || !bytes.Equal(got.Data, a.Data) {
-			t.Errorf("gz=%v: got %v %v; want %v %v", gz, got.Dims, got.Data, a.Dims, a.Data)
-		}
+		require.NoError(t, err, "gz=%v", gz)
+		assert.Equal(t, a, got, "gz=%v", gz)
 	}
 }
 
@@ -86,12 +77,8 @@ func TestIDXCorrupt(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			_, err := ReadIDX(bytes.NewReader(tc.b))
 			runtime.ReadMemStats(&after)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("err = %v; want one containing %q", err, tc.want)
-			}
-			if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20 {
-				t.Errorf("allocated %d bytes for a bad header", d)
-			}
+			assert.ErrorContains(t, err, tc.want)
+			assert.LessOrEqual(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes allocated for a bad header")
 		})
 	}
 }
@@ -104,49 +91,37 @@ func TestLoadIDXFile(t *testing.T) {
 	writeFile(t, ip, idxBytes(t, imgs, true))
 	writeFile(t, lp, idxBytes(t, labs, false))
 	m, err := LoadIDX(ip, lp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(m.Images().Shape(), []int{3, 1, 2, 2}) || !slices.Equal(m.Labels(), []int{7, 0, 9}) {
-		t.Fatalf("shape %v labels %v", m.Images().Shape(), m.Labels())
-	}
-	if got, want := m.Image(0).Data(), []float32{-1, 1, -1, 1}; !slices.Equal(got, want) {
-		t.Errorf("image 0 = %v; want %v", got, want)
-	}
+	require.NoError(t, err)
+	require.Equal(t, []int{3, 1, 2, 2}, m.Images().Shape())
+	require.Equal(t, []int{7, 0, 9}, m.Labels())
+	assert.Equal(t, []float32{-1, 1, -1, 1}, m.Image(0).Data(), "image 0")
 	// Unlabeled, RGB, resized.
 	m, err = LoadIDX(ip, "", RGB(), Resolution(3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(m.Images().Shape(), []int{3, 3, 3, 3}) || m.Label(2) != -1 {
-		t.Fatalf("shape %v label %d", m.Images().Shape(), m.Label(2))
-	}
+	require.NoError(t, err)
+	require.Equal(t, []int{3, 3, 3, 3}, m.Images().Shape())
+	require.Equal(t, -1, m.Label(2), "unlabeled")
 	for _, v := range m.Image(2).Data() {
-		if v != 1 {
-			t.Fatalf("white image resized to %v", m.Image(2).Data())
-		}
+		require.Equal(t, float32(1), v, "white image resized to %v", m.Image(2).Data())
 	}
 	// An uncompressed file whose size disagrees with its header is refused
 	// from the header, naming the file.
 	short := filepath.Join(dir, "short")
 	writeFile(t, short, idxBytes(t, imgs, false)[:20])
 	_, err = LoadIDX(short, "")
-	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), short) || !strings.Contains(err.Error(), "file holds 4 bytes") {
-		t.Errorf("short file: err = %v", err)
-	}
+	assert.ErrorIs(t, err, ErrFormat, "short file")
+	assert.ErrorContains(t, err, short, "short file")
+	assert.ErrorContains(t, err, "file holds 4 bytes", "short file")
 	// Labels that do not match the images.
 	bad := filepath.Join(dir, "bad")
 	writeFile(t, bad, idxBytes(t, &IDX{Dims: []int{2}, Data: []byte{1, 2}}, false))
-	if _, err := LoadIDX(ip, bad); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), ip) {
-		t.Errorf("mismatched labels: err = %v", err)
-	}
-	if _, err := LoadIDX(filepath.Join(dir, "missing"), ""); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("missing: err = %v", err)
-	}
+	_, err = LoadIDX(ip, bad)
+	assert.ErrorIs(t, err, ErrFormat, "mismatched labels")
+	assert.ErrorContains(t, err, ip, "mismatched labels")
+	_, err = LoadIDX(filepath.Join(dir, "missing"), "")
+	assert.ErrorIs(t, err, os.ErrNotExist, "missing")
 	// Labels given as images: wrong rank.
-	if _, err := LoadIDX(lp, ""); !errors.Is(err, ErrFormat) {
-		t.Errorf("labels as images: err = %v", err)
-	}
+	_, err = LoadIDX(lp, "")
+	assert.ErrorIs(t, err, ErrFormat, "labels as images")
 }
 
 // TestIDXMaxMemory: what a header declares, with what it decodes to, must
@@ -180,17 +155,12 @@ func TestIDXMaxMemory(t *testing.T) {
 			err := c.load()
 			runtime.ReadMemStats(&after)
 			if c.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				return
 			}
-			if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("err = %v; want ErrTooLarge containing %q", err, c.want)
-			}
-			if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20 {
-				t.Errorf("allocated %d bytes before refusing", d)
-			}
+			assert.ErrorIs(t, err, ErrTooLarge)
+			assert.ErrorContains(t, err, c.want)
+			assert.LessOrEqual(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes allocated before refusing")
 		})
 	}
 }
@@ -219,12 +189,8 @@ func TestIDXReadAllocations(t *testing.T) {
 		runtime.ReadMemStats(&before)
 		err := c.read()
 		runtime.ReadMemStats(&after)
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		if got := float64(after.TotalAlloc-before.TotalAlloc) / n; got > c.max {
-			t.Errorf("%s: allocated %.2f times the array; want at most %.2f", c.name, got, c.max)
-		}
+		require.NoError(t, err, "%s", c.name)
+		assert.LessOrEqual(t, float64(after.TotalAlloc-before.TotalAlloc)/n, c.max, "%s: bytes allocated, in units of the array", c.name)
 	}
 }
 
@@ -241,12 +207,11 @@ func TestWriteIDXMisuse(t *testing.T) {
 		{"empty", &IDX{Dims: []int{1 << 31, 1 << 31, 1 << 31, 0}}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			defer func() {
-				msg := fmt.Sprint(recover())
-				if c.want == "" && msg != "<nil>" || c.want != "" && !strings.Contains(msg, c.want) {
-					t.Errorf("panic %q; want %q", msg, c.want)
-				}
-			}()
+			if c.want == "" {
+				assert.NotPanics(t, func() { WriteIDX(io.Discard, c.a) })
+				return
+			}
+			defer func() { assert.Contains(t, fmt.Sprint(recover()), c.want, "the panic") }()
 			WriteIDX(io.Discard, c.a)
 		})
 	}

@@ -6,10 +6,11 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // batches returns the first-column values of k batches of size b.
@@ -36,12 +37,8 @@ func TestLoaderDeterminism(t *testing.T) {
 	a := batches(ds, 6, 10, 1)
 	b := batches(ds, 6, 10, 1)
 	c := batches(ds, 6, 10, 2)
-	if !slices.EqualFunc(a, b, slices.Equal) {
-		t.Errorf("same seed gave different batches")
-	}
-	if slices.EqualFunc(a, c, slices.Equal) {
-		t.Errorf("different seeds gave the same batches")
-	}
+	assert.Equal(t, a, b, "same seed gave different batches")
+	assert.NotEqual(t, a, c, "different seeds gave the same batches")
 }
 
 // TestLoaderEpochs: 10 batches of 6 from 20 images are 3 whole epochs, each
@@ -49,9 +46,8 @@ func TestLoaderDeterminism(t *testing.T) {
 func TestLoaderEpochs(t *testing.T) {
 	ds := indexed(20, 3)
 	l := NewLoader(ds, 6, seeded(4))
-	if l.Epoch() != -1 || l.BatchSize() != 6 {
-		t.Fatalf("Epoch %d BatchSize %d", l.Epoch(), l.BatchSize())
-	}
+	require.Equal(t, -1, l.Epoch(), "Epoch before the first batch")
+	require.Equal(t, 6, l.BatchSize())
 	var seen []int
 	for range 10 {
 		x, _ := l.Next()
@@ -59,32 +55,32 @@ func TestLoaderEpochs(t *testing.T) {
 			seen = append(seen, int(x.Data()[2*i]))
 		}
 	}
-	if l.Epoch() != 2 {
-		t.Errorf("Epoch = %d after 60 images of 20; want 2", l.Epoch())
-	}
+	assert.Equal(t, 2, l.Epoch(), "Epoch after 60 images of 20")
 	var epochs [][]int
 	for e := range 3 {
 		ep := slices.Clone(seen[20*e : 20*(e+1)])
 		epochs = append(epochs, slices.Clone(ep))
 		slices.Sort(ep)
-		for i, v := range ep {
-			if v != i {
-				t.Fatalf("epoch %d is not a permutation: %v", e, seen[20*e:20*(e+1)])
-			}
-		}
+		require.Equal(t, upTo(20), ep, "epoch %d is not a permutation: %v", e, seen[20*e:20*(e+1)])
 	}
-	if slices.Equal(epochs[0], epochs[1]) {
-		t.Errorf("two epochs in the same order")
+	assert.NotEqual(t, epochs[0], epochs[1], "two epochs in the same order")
+}
+
+// upTo returns 0, 1, …, n-1.
+func upTo(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
 	}
+	return out
 }
 
 func TestLoaderSmallDataset(t *testing.T) {
 	ds := indexed(3, 3)
 	l := NewLoader(ds, 7, seeded(1))
 	x, labels := l.Next()
-	if got := x.Shape(); !slices.Equal(got, []int{7, 1, 1, 2}) || len(labels) != 7 {
-		t.Fatalf("shape %v, %d labels", got, len(labels))
-	}
+	assert.Equal(t, []int{7, 1, 1, 2}, x.Shape())
+	assert.Len(t, labels, 7)
 }
 
 func TestLoaderFlip(t *testing.T) {
@@ -94,16 +90,13 @@ func TestLoaderFlip(t *testing.T) {
 	flipped := 0
 	for i := range 50 {
 		a, b := x.Data()[2*i], x.Data()[2*i+1]
-		if a != -b {
-			t.Fatalf("image %d = [%v %v]; want a mirror of [v, -v]", i, a, b)
-		}
+		require.Equal(t, -b, a, "image %d = [%v %v]; want a mirror of [v, -v]", i, a, b)
 		if a < 0 {
 			flipped++
 		}
 	}
-	if flipped < 10 || flipped > 40 {
-		t.Errorf("%d of 50 flipped", flipped)
-	}
+	assert.GreaterOrEqual(t, flipped, 10, "flipped of 50")
+	assert.LessOrEqual(t, flipped, 40, "flipped of 50")
 }
 
 func TestLoaderAllocs(t *testing.T) {
@@ -111,9 +104,7 @@ func TestLoaderAllocs(t *testing.T) {
 	for name, ds := range views {
 		l := NewLoader(ds, 16, seeded(3), RandomFlip())
 		l.Next()
-		if n := testing.AllocsPerRun(50, func() { l.Next() }); n != 0 {
-			t.Errorf("%s: %v allocations per batch; want 0", name, n)
-		}
+		assert.Zero(t, testing.AllocsPerRun(50, func() { l.Next() }), "%s: allocations per batch", name)
 	}
 }
 
@@ -146,9 +137,7 @@ func TestLoaderResume(t *testing.T) {
 	}
 	st := l.State()
 	rng, err := src.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var want [][]float32
 	for range 5 {
 		x, _ := l.Next()
@@ -156,30 +145,18 @@ func TestLoaderResume(t *testing.T) {
 	}
 
 	src2 := rand.NewPCG(0, 0)
-	if err := src2.UnmarshalBinary(rng); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, src2.UnmarshalBinary(rng))
 	l2 := NewLoader(ds, 5, rand.New(src2), RandomFlip())
-	if err := l2.SetState(st); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, l2.SetState(st))
 	for i := range 5 {
 		x, _ := l2.Next()
-		if !slices.Equal(x.Data(), want[i]) {
-			t.Fatalf("batch %d after resuming differs", i)
-		}
+		require.Equal(t, want[i], x.Data(), "batch %d after resuming", i)
 	}
-	if l2.Epoch() != l.Epoch() {
-		t.Errorf("epoch %d; want %d", l2.Epoch(), l.Epoch())
-	}
+	assert.Equal(t, l.Epoch(), l2.Epoch(), "epoch")
 	bad := st
 	bad.Perm = append(slices.Clone(st.Perm[:12]), st.Perm[0])
-	if err := l2.SetState(bad); err == nil {
-		t.Error("SetState accepted a non-permutation")
-	}
-	if err := NewLoader(indexed(4, 3), 2, seeded(1)).SetState(st); err == nil {
-		t.Error("SetState accepted a state of another dataset size")
-	}
+	assert.Error(t, l2.SetState(bad), "SetState accepted a non-permutation")
+	assert.Error(t, NewLoader(indexed(4, 3), 2, seeded(1)).SetState(st), "SetState accepted a state of another dataset size")
 }
 
 // lazy is a dataset that builds each image on demand, as a user's dataset
@@ -206,11 +183,7 @@ func TestLoaderParallelFetchSameBatches(t *testing.T) {
 			batches[run] = append(batches[run], append(slices.Clone(x.Data()), float32(labels[0])))
 		}
 	}
-	for i := range batches[0] {
-		if !slices.Equal(batches[0][i], batches[1][i]) {
-			t.Fatalf("batch %d differs between one and %d fetching goroutines", i, runtime.GOMAXPROCS(0))
-		}
-	}
+	require.Equal(t, batches[0], batches[1], "batches of one and %d fetching goroutines", runtime.GOMAXPROCS(0))
 }
 
 // flat is a dataset whose images are [H, W], missing the channel axis.
@@ -256,9 +229,7 @@ func TestNewLoaderMisuse(t *testing.T) {
 				if p, ok := r.(*FetchPanic); ok {
 					r = p.Value
 				}
-				if msg := fmt.Sprint(r); !strings.Contains(msg, c.want) {
-					t.Errorf("panic %q; want it to contain %q", msg, c.want)
-				}
+				assert.Contains(t, fmt.Sprint(r), c.want, "the panic")
 			}()
 			c.fn()
 		})
@@ -302,18 +273,15 @@ func TestLoaderDatasetPanic(t *testing.T) {
 				l.Next()
 				return nil
 			}()
-			if p == nil {
-				t.Fatal("Next did not panic with a *FetchPanic")
+			require.NotNil(t, p, "Next did not panic with a *FetchPanic")
+			assert.Equal(t, 7, p.Index, "FetchPanic.Index")
+			assert.Equal(t, c.val, p.Value, "FetchPanic.Value")
+			assert.Equal(t, 7, l.idx[p.Batch], "the image at FetchPanic.Batch")
+			if err, ok := c.val.(error); ok {
+				assert.ErrorIs(t, p, err)
 			}
-			if p.Index != 7 || p.Value != c.val || l.idx[p.Batch] != 7 {
-				t.Errorf("FetchPanic{Index %d, Batch %d, Value %v}; want index 7, value %v", p.Index, p.Batch, p.Value, c.val)
-			}
-			if err, ok := c.val.(error); ok && !errors.Is(p, err) {
-				t.Errorf("errors.Is(%v, %v) = false", p, err)
-			}
-			if !strings.Contains(p.Error(), "fetching image 7") || len(p.Stack) == 0 {
-				t.Errorf("Error() = %q, stack of %d bytes", p.Error(), len(p.Stack))
-			}
+			assert.ErrorContains(t, p, "fetching image 7")
+			assert.NotEmpty(t, p.Stack, "FetchPanic.Stack")
 			ds.bad = -1
 			l.ds = ds
 			l.Next() // the loader is still usable

@@ -3,10 +3,11 @@ package data
 import (
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // indexed returns an n-image dataset whose image i is 1x1x2 holding i and -i
@@ -31,34 +32,23 @@ func TestSubset(t *testing.T) {
 	a := Subset(ds, 30, seeded(1))
 	b := Subset(ds, 30, seeded(1))
 	c := Subset(ds, 30, seeded(2))
-	if !slices.Equal(a.Indices(), b.Indices()) {
-		t.Errorf("same seed, different subsets")
-	}
-	if slices.Equal(a.Indices(), c.Indices()) {
-		t.Errorf("different seeds, same subset")
-	}
-	if a.Len() != 30 || !slices.IsSorted(a.Indices()) || len(slices.Compact(slices.Clone(a.Indices()))) != 30 {
-		t.Errorf("subset %v: want 30 distinct sorted indices", a.Indices())
-	}
+	assert.Equal(t, a.Indices(), b.Indices(), "same seed, different subsets")
+	assert.NotEqual(t, a.Indices(), c.Indices(), "different seeds, same subset")
+	assert.Equal(t, 30, a.Len())
+	assert.True(t, slices.IsSorted(a.Indices()), "subset %v: want sorted indices", a.Indices())
+	assert.Len(t, slices.Compact(slices.Clone(a.Indices())), 30, "subset %v: want distinct indices", a.Indices())
 	for i := range a.Len() {
 		j := a.Indices()[i]
-		if a.Image(i).Data()[0] != float32(j) || a.Label(i) != j%10 {
-			t.Fatalf("view image %d is not base image %d", i, j)
-		}
+		require.Equal(t, float32(j), a.Image(i).Data()[0], "view image %d is not base image %d", i, j)
+		require.Equal(t, j%10, a.Label(i), "view label %d is not base label %d", i, j)
 	}
-	if n := Subset(ds, 0, seeded(1)).Len(); n != 0 {
-		t.Errorf("Subset 0: Len %d", n)
-	}
-	if n := Subset(ds, 100, seeded(1)).Len(); n != 100 {
-		t.Errorf("Subset 100: Len %d", n)
-	}
+	assert.Zero(t, Subset(ds, 0, seeded(1)).Len(), "Subset 0: Len")
+	assert.Equal(t, 100, Subset(ds, 100, seeded(1)).Len(), "Subset 100: Len")
 	// A subset of a subset.
 	s2 := Subset(a, 5, seeded(3))
 	m := Materialize(s2)
 	for i := range 5 {
-		if m.Image(i).Data()[1] != -float32(a.Indices()[s2.Indices()[i]]) {
-			t.Errorf("nested subset image %d wrong", i)
-		}
+		assert.Equal(t, -float32(a.Indices()[s2.Indices()[i]]), m.Image(i).Data()[1], "nested subset image %d", i)
 	}
 }
 
@@ -66,51 +56,38 @@ func TestBalancedSubset(t *testing.T) {
 	ds := indexed(100, 4)
 	for _, n := range []int{0, 8, 10, 40, 100} {
 		v, err := BalancedSubset(ds, n, seeded(7))
-		if err != nil {
-			t.Fatalf("n=%d: %v", n, err)
-		}
+		require.NoError(t, err, "n=%d", n)
 		count := map[int]int{}
 		for i := range v.Len() {
 			count[v.Label(i)]++
 		}
 		for l, c := range count {
-			if c < n/4 || c > n/4+1 {
-				t.Errorf("n=%d: class %d has %d images", n, l, c)
-			}
+			assert.GreaterOrEqual(t, c, n/4, "n=%d: images of class %d", n, l)
+			assert.LessOrEqual(t, c, n/4+1, "n=%d: images of class %d", n, l)
 		}
-		if v.Len() != n || !slices.IsSorted(v.Indices()) {
-			t.Errorf("n=%d: Len %d, sorted %v", n, v.Len(), slices.IsSorted(v.Indices()))
-		}
-		w, _ := BalancedSubset(ds, n, seeded(7))
-		if !slices.Equal(v.Indices(), w.Indices()) {
-			t.Errorf("n=%d: not reproducible", n)
-		}
+		assert.Equal(t, n, v.Len(), "n=%d: Len", n)
+		assert.True(t, slices.IsSorted(v.Indices()), "n=%d: indices sorted", n)
+		w, err := BalancedSubset(ds, n, seeded(7))
+		require.NoError(t, err)
+		assert.Equal(t, v.Indices(), w.Indices(), "n=%d: not reproducible", n)
 	}
-	if _, err := BalancedSubset(ds, 101, seeded(7)); err == nil {
-		t.Errorf("101 of 100: no error")
-	}
-	if _, err := BalancedSubset(indexed(10, 0), 2, seeded(7)); err == nil {
-		t.Errorf("unlabeled: no error")
-	}
+	_, err := BalancedSubset(ds, 101, seeded(7))
+	assert.Error(t, err, "101 of 100")
+	_, err = BalancedSubset(indexed(10, 0), 2, seeded(7))
+	assert.Error(t, err, "unlabeled")
 }
 
 func TestSplit(t *testing.T) {
 	ds := indexed(50, 5)
 	train, held := Split(ds, 12, seeded(9))
-	if train.Len() != 38 || held.Len() != 12 {
-		t.Fatalf("sizes %d, %d", train.Len(), held.Len())
-	}
+	require.Equal(t, 38, train.Len(), "train size")
+	require.Equal(t, 12, held.Len(), "held-out size")
 	all := append(slices.Clone(train.Indices()), held.Indices()...)
 	slices.Sort(all)
-	for i, v := range all {
-		if v != i {
-			t.Fatalf("train and held-out are not a partition: %v", all)
-		}
-	}
+	require.Equal(t, upTo(50), all, "train and held-out are not a partition")
 	train2, held2 := Split(ds, 12, seeded(9))
-	if !slices.Equal(train.Indices(), train2.Indices()) || !slices.Equal(held.Indices(), held2.Indices()) {
-		t.Errorf("not reproducible")
-	}
+	assert.Equal(t, train.Indices(), train2.Indices(), "train not reproducible")
+	assert.Equal(t, held.Indices(), held2.Indices(), "held-out not reproducible")
 }
 
 func TestPanics(t *testing.T) {
@@ -139,9 +116,8 @@ func TestPanics(t *testing.T) {
 		func() {
 			defer func() {
 				// A message of this package, not a runtime error.
-				if msg, _ := recover().(string); !strings.HasPrefix(msg, "data: ") {
-					t.Errorf("%s: panic %q; want a message starting with \"data: \"", name, msg)
-				}
+				msg, _ := recover().(string)
+				assert.Regexp(t, `^data: `, msg, "%s: the panic", name)
 			}()
 			fn()
 		}()

@@ -2,7 +2,6 @@ package augment
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -10,14 +9,14 @@ import (
 	"github.com/gantry-go/gantry/autograd"
 	"github.com/gantry-go/gantry/internal/golden"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func loadGolden(t *testing.T) map[string]golden.Tensor {
 	t.Helper()
 	g, err := golden.Load("../testdata/augment.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return g
 }
 
@@ -90,6 +89,13 @@ func ops(g map[string]golden.Tensor) map[string]func(x *autograd.Var) *autograd.
 	}
 }
 
+// The tolerances of this package's tests, stated once.
+const (
+	tolGolden = 1e-5  // float32 transformations and their gradients against PyTorch's
+	tolExact  = 1e-6  // an identity computed through arithmetic (ADA with p = 0)
+	tolADA    = 1e-12 // the ADA controller's float64 bookkeeping
+)
+
 // TestGolden compares every transformation and its input gradient with
 // PyTorch for fixed parameters.
 func TestGolden(t *testing.T) {
@@ -98,14 +104,12 @@ func TestGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			x := autograd.Leaf(gt(g, name+".x"))
 			y := f(x)
-			if want := gt(g, name+".y"); !tensor.AllClose(y.Value, want, 1e-5, 1e-5) {
-				t.Errorf("%s(x) = %v; want %v", name, y.Value, want)
-			}
+			want := gt(g, name+".y")
+			assert.True(t, tensor.AllClose(y.Value, want, tolGolden, tolGolden), "%s(x) = %v; want %v", name, y.Value, want)
 			loss := autograd.Sum(autograd.Mul(y, autograd.Const(gt(g, name+".r"))), false)
 			gx := autograd.Grad(loss, []*autograd.Var{x})[0]
-			if want := gt(g, name+".gx"); !tensor.AllClose(gx.Value, want, 1e-5, 1e-5) {
-				t.Errorf("d%s/dx = %v; want %v", name, gx.Value, want)
-			}
+			want = gt(g, name+".gx")
+			assert.True(t, tensor.AllClose(gx.Value, want, tolGolden, tolGolden), "d%s/dx = %v; want %v", name, gx.Value, want)
 		})
 	}
 }
@@ -116,14 +120,10 @@ func TestGradCheck(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			in := gt(g, name+".x")
 			fn := func(xs []*autograd.Var) *autograd.Var { return f(xs[0]) }
-			if err := autograd.GradCheck(fn, []*tensor.Tensor{in}, nil); err != nil {
-				t.Error(err)
-			}
-			if err := autograd.GradGradCheck(func(xs []*autograd.Var) *autograd.Var {
+			assert.NoError(t, autograd.GradCheck(fn, []*tensor.Tensor{in}, nil))
+			assert.NoError(t, autograd.GradGradCheck(func(xs []*autograd.Var) *autograd.Var {
 				return autograd.Square(f(xs[0]))
-			}, []*tensor.Tensor{in}, nil); err != nil {
-				t.Error("second order:", err)
-			}
+			}, []*tensor.Tensor{in}, nil), "second order")
 		})
 	}
 }
@@ -138,25 +138,19 @@ func TestSampleRanges(t *testing.T) {
 		seen := map[int]bool{}
 		for i := range 500 {
 			for _, u := range []float32{prm.Brightness[i], prm.Saturation[i], prm.Contrast[i]} {
-				if u < 0 || u >= 1 {
-					t.Fatalf("uniform parameter %v outside [0, 1)", u)
-				}
+				require.True(t, u >= 0 && u < 1, "uniform parameter %v outside [0, 1)", u)
 			}
-			if abs(prm.ShiftY[i]) > sy || abs(prm.ShiftX[i]) > sx {
-				t.Fatalf("%dx%d: shift %d,%d beyond %d,%d", h, w, prm.ShiftY[i], prm.ShiftX[i], sy, sx)
-			}
+			require.True(t, abs(prm.ShiftY[i]) <= sy && abs(prm.ShiftX[i]) <= sx, "%dx%d: shift %d,%d beyond %d,%d", h, w, prm.ShiftY[i], prm.ShiftX[i], sy, sx)
 			seen[prm.ShiftY[i]] = true
-			if prm.CutoutY[i] < 0 || prm.CutoutY[i] >= h+1-CutoutSize(h)%2 || prm.CutoutX[i] < 0 || prm.CutoutX[i] >= w+1-CutoutSize(w)%2 {
-				t.Fatalf("%dx%d: cutout centre %d,%d out of range", h, w, prm.CutoutY[i], prm.CutoutX[i])
-			}
+			require.True(t, prm.CutoutY[i] >= 0 && prm.CutoutY[i] < h+1-CutoutSize(h)%2 && prm.CutoutX[i] >= 0 && prm.CutoutX[i] < w+1-CutoutSize(w)%2,
+				"%dx%d: cutout centre %d,%d out of range", h, w, prm.CutoutY[i], prm.CutoutX[i])
 		}
-		if len(seen) != 2*sy+1 {
-			t.Errorf("%dx%d: %d distinct row shifts; want %d", h, w, len(seen), 2*sy+1)
-		}
+		assert.Len(t, seen, 2*sy+1, "%dx%d: distinct row shifts", h, w)
 	}
-	if TranslationRange(32) != 4 || CutoutSize(32) != 16 || TranslationRange(28) != 4 || TranslationRange(9) != 1 {
-		t.Errorf("ranges for 32: %d %d", TranslationRange(32), CutoutSize(32))
-	}
+	assert.Equal(t, 4, TranslationRange(32))
+	assert.Equal(t, 16, CutoutSize(32))
+	assert.Equal(t, 4, TranslationRange(28))
+	assert.Equal(t, 1, TranslationRange(9))
 }
 
 func abs(x int) int { return max(x, -x) }
@@ -165,30 +159,20 @@ func abs(x int) int { return max(x, -x) }
 // the same seed gives the same augmentation.
 func TestSameParams(t *testing.T) {
 	p, err := ParsePolicy("color,translation,cutout")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	x := tensor.RandU(rand.New(rand.NewPCG(5, 5)), -1, 1, 4, 3, 16, 16)
 	prm := Sample(p, rand.New(rand.NewPCG(7, 7)), 4, 16, 16)
 	a := Apply(autograd.Const(x), prm)
 	b := Apply(autograd.Const(x.Clone()), prm)
-	if !tensor.Equal(a.Value, b.Value) {
-		t.Error("same parameters, different results")
-	}
+	assert.True(t, tensor.Equal(a.Value, b.Value), "same parameters, different results")
 	c := DiffAugment(autograd.Const(x), p, rand.New(rand.NewPCG(7, 7)))
-	if !tensor.Equal(a.Value, c.Value) {
-		t.Error("DiffAugment with the same seed differs from Sample+Apply")
-	}
+	assert.True(t, tensor.Equal(a.Value, c.Value), "DiffAugment with the same seed differs from Sample+Apply")
 	d := DiffAugment(autograd.Const(x), p, rand.New(rand.NewPCG(8, 8)))
-	if tensor.Equal(a.Value, d.Value) {
-		t.Error("different seeds, same augmentation")
-	}
+	assert.False(t, tensor.Equal(a.Value, d.Value), "different seeds, same augmentation")
 	// Gradients reach the generator side.
 	z := autograd.Leaf(x.Clone())
 	autograd.Backward(autograd.MeanAll(Apply(z, prm)))
-	if z.Grad == nil {
-		t.Error("no gradient through Apply")
-	}
+	assert.NotNil(t, z.Grad, "no gradient through Apply")
 }
 
 func TestParsePolicy(t *testing.T) {
@@ -204,14 +188,15 @@ func TestParsePolicy(t *testing.T) {
 		{"colour", Policy{}, true},
 	} {
 		got, err := ParsePolicy(tc.in)
-		if (err != nil) != tc.err || got != tc.want {
-			t.Errorf("ParsePolicy(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.err)
+		if tc.err {
+			assert.Error(t, err, "ParsePolicy(%q)", tc.in)
+			continue
 		}
-		if err == nil {
-			if back, _ := ParsePolicy(got.String()); back != got {
-				t.Errorf("String round trip of %v gave %v", got, back)
-			}
-		}
+		require.NoError(t, err, "ParsePolicy(%q)", tc.in)
+		assert.Equal(t, tc.want, got, "ParsePolicy(%q)", tc.in)
+		back, err := ParsePolicy(got.String())
+		assert.NoError(t, err, "String round trip of %v", got)
+		assert.Equal(t, got, back, "String round trip of %v", got)
 	}
 }
 
@@ -221,14 +206,10 @@ func TestIdentity(t *testing.T) {
 	for _, c := range []int{1, 3} {
 		xc := tensor.Slice(x, 1, 0, c)
 		y := ADAugment(autograd.Const(xc), 0, rand.New(rand.NewPCG(2, 2)))
-		if !tensor.AllClose(y.Value, xc, 1e-6, 1e-6) {
-			t.Errorf("C=%d: ADA with p=0 changed the images", c)
-		}
+		assert.True(t, tensor.AllClose(y.Value, xc, tolExact, tolExact), "C=%d: ADA with p=0 changed the images", c)
 	}
 	y := Translate(autograd.Const(x), make([]int, 3), make([]int, 3))
-	if !tensor.Equal(y.Value, x) {
-		t.Error("zero translation changed the images")
-	}
+	assert.True(t, tensor.Equal(y.Value, x), "zero translation changed the images")
 }
 
 // TestGeometric checks the pixel moves on a 3x3 image with known values.
@@ -249,9 +230,7 @@ func TestGeometric(t *testing.T) {
 		{true, 1, 0, 0, []float32{1, 4, 7, 2, 5, 8, 3, 6, 9}},
 	} {
 		y := Geometric(x, []bool{tc.flip}, []int{tc.rot}, []int{tc.dy}, []int{tc.dx})
-		if got := y.Value.Data(); !slices.Equal(got, tc.want) {
-			t.Errorf("Geometric(flip %v, rot %d, shift %d,%d) = %v; want %v", tc.flip, tc.rot, tc.dy, tc.dx, got, tc.want)
-		}
+		assert.Equal(t, tc.want, y.Value.Data(), "Geometric(flip %v, rot %d, shift %d,%d)", tc.flip, tc.rot, tc.dy, tc.dx)
 	}
 }
 
@@ -261,33 +240,23 @@ func TestADAController(t *testing.T) {
 	under := tensor.Full(-1, 10)
 	step := 40.0 / 500000 // 4 batches of 10 images
 	for i := range 8 {
-		updated := a.Observe(over)
-		if updated != (i%4 == 3) {
-			t.Fatalf("call %d: updated %v", i, updated)
-		}
+		require.Equal(t, i%4 == 3, a.Observe(over), "call %d: updated", i)
 	}
-	if math.Abs(a.P-2*step) > 1e-12 || math.Abs(a.RT()-0.7) > 1e-12 {
-		t.Errorf("after 2 updates above target: p = %v, r_t = %v; want %v, 0.7", a.P, a.RT(), 2*step)
-	}
+	assert.InDelta(t, 2*step, a.P, tolADA, "p after 2 updates above target")
+	assert.InDelta(t, 0.7, a.RT(), tolADA, "r_t after 2 updates above target")
 	for range 12 {
 		a.Observe(under)
 	}
-	if a.P != 0 {
-		t.Errorf("p = %v after more steps down than up; want 0 (clamped)", a.P)
-	}
+	assert.Zero(t, a.P, "p after more steps down than up (clamped)")
 	a.P = 1
 	for range 4 {
 		a.Observe(over)
 	}
-	if a.P != 1 {
-		t.Errorf("p = %v; want clamped to 1", a.P)
-	}
+	assert.Equal(t, 1.0, a.P, "p clamped to 1")
 	// At the target exactly, p stays.
 	b := &ADA{P: 0.3, Target: 0.5, Interval: 1, Kimg: 1}
 	b.Observe(tensor.FromSlice([]float32{1, 1, 1, -1}, 4))
-	if b.P != 0.3 {
-		t.Errorf("p moved to %v at the target", b.P)
-	}
+	assert.Equal(t, 0.3, b.P, "p moved at the target")
 }
 
 func TestSampleADA(t *testing.T) {
@@ -298,18 +267,12 @@ func TestSampleADA(t *testing.T) {
 		if prm.Brightness[i] != 0 {
 			count++
 		}
-		if abs(prm.ShiftY[i]) > 1 || prm.Rot90[i] < 0 || prm.Rot90[i] > 3 {
-			t.Fatalf("sample %d out of range: %+v", i, prm)
-		}
+		require.True(t, abs(prm.ShiftY[i]) <= 1 && prm.Rot90[i] >= 0 && prm.Rot90[i] <= 3, "sample %d out of range: %+v", i, prm)
 	}
-	if count < 900 || count > 1100 {
-		t.Errorf("brightness applied to %d of 2000 with p = 0.5", count)
-	}
+	assert.InDelta(t, 1000, count, 100, "brightness applied of 2000 with p = 0.5")
 	rect := SampleADA(1, r, 50, 8, 6)
 	for _, k := range rect.Rot90 {
-		if k != 0 {
-			t.Fatal("rotation sampled for a non-square image")
-		}
+		require.Zero(t, k, "rotation sampled for a non-square image")
 	}
 }
 
@@ -326,14 +289,7 @@ func TestPanics(t *testing.T) {
 		"ADA interval":    func() { (&ADA{Kimg: 1}).Observe(tensor.New(1)) },
 		"DiffAugment dim": func() { DiffAugment(autograd.Const(tensor.New(4, 4)), Policy{}, rand.New(rand.NewPCG(1, 1))) },
 	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: did not panic", name)
-				}
-			}()
-			fn()
-		}()
+		assert.Panics(t, fn, name)
 	}
 }
 

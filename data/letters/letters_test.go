@@ -1,33 +1,26 @@
 package letters_test
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/gantry-go/gantry/data"
 	"github.com/gantry-go/gantry/data/letters"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestRender(t *testing.T) {
 	a, err := letters.Render(78, 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := data.ImageShape(a); !slices.Equal(got, []int{1, 28, 28}) {
-		t.Fatalf("shape = %v; want [1 28 28]", got)
-	}
+	require.NoError(t, err)
+	require.Equal(t, []int{1, 28, 28}, data.ImageShape(a))
 	counts := make([]int, 26)
 	for i := range a.Len() {
 		counts[a.Label(i)]++
 	}
 	for k, c := range counts {
-		if c != 3 {
-			t.Errorf("letter %s: %d images; want 3", letters.Classes[k], c)
-		}
+		assert.Equal(t, 3, c, "letter %s: images", letters.Classes[k])
 	}
-	if got := data.Classes(a); !slices.Equal(got, letters.Classes) {
-		t.Errorf("Classes = %v", got)
-	}
+	assert.Equal(t, letters.Classes, data.Classes(a), "Classes")
 	// Every image has ink and a black border, like MNIST.
 	for i := range a.Len() {
 		x := a.Image(i).Data()
@@ -40,27 +33,22 @@ func TestRender(t *testing.T) {
 				}
 			}
 		}
-		if ink < 20 || edge > 0 {
-			t.Errorf("image %d (%s): %d inked pixels, %d on the border", i, letters.Classes[a.Label(i)], ink, edge)
-		}
+		assert.GreaterOrEqual(t, ink, 20, "image %d (%s): inked pixels", i, letters.Classes[a.Label(i)])
+		assert.Zero(t, edge, "image %d (%s): inked pixels on the border", i, letters.Classes[a.Label(i)])
 	}
 }
 
 func TestSeeds(t *testing.T) {
-	a, _ := letters.Render(52, 1)
-	b, _ := letters.Render(52, 1)
-	c, _ := letters.Render(52, 2, data.Resolution(32))
-	if !slices.Equal(a.Images().Data(), b.Images().Data()) {
-		t.Error("the same seed gave different images")
+	render := func(n int, seed uint64, opts ...data.Option) *data.Memory {
+		t.Helper()
+		m, err := letters.Render(n, seed, opts...)
+		require.NoError(t, err)
+		return m
 	}
-	c28, _ := letters.Render(52, 2)
-	if slices.Equal(a.Images().Data(), c28.Images().Data()) {
-		t.Error("different seeds gave the same images")
-	}
-	if got := data.ImageShape(c); !slices.Equal(got, []int{1, 32, 32}) {
-		t.Errorf("with Resolution(32): shape %v", got)
-	}
-	if _, err := letters.Eval(); err != nil {
-		t.Fatal(err)
-	}
+	a, b := render(52, 1), render(52, 1)
+	assert.Equal(t, a.Images().Data(), b.Images().Data(), "the same seed gave different images")
+	assert.NotEqual(t, a.Images().Data(), render(52, 2).Images().Data(), "different seeds gave the same images")
+	assert.Equal(t, []int{1, 32, 32}, data.ImageShape(render(52, 2, data.Resolution(32))), "with Resolution(32): shape")
+	_, err := letters.Eval()
+	require.NoError(t, err)
 }

@@ -3,10 +3,11 @@ package shipped
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/gantry-go/gantry/data"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestShipped(t *testing.T) {
@@ -23,38 +24,24 @@ func TestShipped(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := tc.load()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := m.Images().Shape(); !slices.Equal(got, []int{tc.n, 1, 28, 28}) {
-				t.Fatalf("shape %v", got)
-			}
-			if !slices.Equal(m.Classes(), tc.classes) {
-				t.Errorf("classes %v", m.Classes())
-			}
+			require.NoError(t, err)
+			require.Equal(t, []int{tc.n, 1, 28, 28}, m.Images().Shape())
+			assert.Equal(t, tc.classes, m.Classes(), "classes")
 			count := make([]int, 10)
 			for _, l := range m.Labels() {
 				count[l]++
 			}
 			for l, c := range count {
-				if c != tc.n/10 {
-					t.Errorf("class %d has %d images; want %d", l, c, tc.n/10)
-				}
+				assert.Equal(t, tc.n/10, c, "images of class %d", l)
 			}
 			lo, hi := float32(1), float32(-1)
 			for _, v := range m.Images().Data() {
 				lo, hi = min(lo, v), max(hi, v)
 			}
-			if lo != -1 || hi != 1 {
-				t.Errorf("values in [%v, %v]; want [-1, 1]", lo, hi)
-			}
+			assert.Equal(t, [2]float32{-1, 1}, [2]float32{lo, hi}, "range of the values")
 			m32, err := tc.load(data.Resolution(32), data.RGB())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := m32.Image(0).Shape(); !slices.Equal(got, []int{3, 32, 32}) {
-				t.Errorf("Resolution(32), RGB: shape %v", got)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, []int{3, 32, 32}, m32.Image(0).Shape(), "Resolution(32), RGB: shape")
 		})
 	}
 }
@@ -66,13 +53,9 @@ func TestDisjoint(t *testing.T) {
 		train, eval func(...data.Option) (*data.Memory, error)
 	}{{"fashion", FashionMNIST, FashionMNISTEval}, {"mnist", MNIST, MNISTEval}} {
 		train, err := pair.train()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		eval, err := pair.eval()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		seen := map[string]bool{}
 		for i := range train.Len() {
 			seen[key(train.Image(i).Data())] = true
@@ -83,9 +66,7 @@ func TestDisjoint(t *testing.T) {
 				dup++
 			}
 		}
-		if dup > 0 {
-			t.Errorf("%s: %d evaluation images also in the training part", pair.name, dup)
-		}
+		assert.Zero(t, dup, "%s: evaluation images also in the training part", pair.name)
 	}
 }
 
@@ -104,17 +85,13 @@ func TestMNISTEvalEvenIndices(t *testing.T) {
 		at[k] = append(at[k], i)
 	}
 	eval, err := MNISTEval()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for i := range eval.Len() {
 		even := false
 		for _, j := range at[key(eval.Image(i).Data())] {
 			even = even || j%2 == 0
 		}
-		if !even {
-			t.Fatalf("MNISTEval image %d is not at an even index of the test set (found at %v)", i, at[key(eval.Image(i).Data())])
-		}
+		require.True(t, even, "MNISTEval image %d is not at an even index of the test set (found at %v)", i, at[key(eval.Image(i).Data())])
 	}
 }
 
@@ -127,7 +104,6 @@ func key(v []float32) string {
 }
 
 func TestLoadFullMissing(t *testing.T) {
-	if _, err := LoadFull(t.TempDir(), "train", DigitClasses); err == nil {
-		t.Error("no error for a folder without the files")
-	}
+	_, err := LoadFull(t.TempDir(), "train", DigitClasses)
+	assert.Error(t, err, "a folder without the files")
 }
