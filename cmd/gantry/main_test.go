@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The test binary runs as gantry itself when GANTRY_TEST_MAIN is set.
@@ -40,12 +43,10 @@ func TestExitCodes(t *testing.T) {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
+		} else {
+			require.NoError(t, err)
 		}
-		if code != tc.code {
-			t.Errorf("gantry %s exited %d; want %d", strings.Join(tc.args, " "), code, tc.code)
-		}
+		assert.Equal(t, tc.code, code, "gantry %s: exit code", strings.Join(tc.args, " "))
 	}
 }
 
@@ -56,23 +57,17 @@ func TestInterrupt(t *testing.T) {
 	cmd := gantry("train", "--data", "shipped:mnist", "--subset", "50", "--width", "2", "--iters", "100000", "--batch", "2",
 		"--n-critic", "1", "--eval", "none", "--grid-size", "4", "--log-every", "1", "--out", out)
 	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), "it=3/") {
 			break
 		}
 	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	go func() { // keep the pipe drained
 		for sc.Scan() {
 		}
@@ -83,10 +78,11 @@ func TestInterrupt(t *testing.T) {
 	case err = <-done:
 	case <-time.After(2 * time.Minute):
 		cmd.Process.Kill()
-		t.Fatal("gantry did not stop after SIGINT")
+		require.FailNow(t, "gantry did not stop after SIGINT")
 	}
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "checkpoint") || !strings.Contains(stderr.String(), "--resume") {
-		t.Fatalf("after SIGINT: %v, %q", err, stderr.String())
-	}
+	require.ErrorAs(t, err, &ee, "after SIGINT: stderr %q", stderr.String())
+	assert.Equal(t, 1, ee.ExitCode(), "after SIGINT: exit code")
+	assert.Contains(t, stderr.String(), "checkpoint", "after SIGINT: stderr")
+	assert.Contains(t, stderr.String(), "--resume", "after SIGINT: stderr")
 }

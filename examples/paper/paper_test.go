@@ -11,11 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/gantry-go/gantry/gan"
 	"github.com/gantry-go/gantry/transfer"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // tinySources writes two untrained 16×16 models of width 4 in dir and
@@ -60,8 +59,7 @@ func TestStudyEndToEnd(t *testing.T) {
 			require.NoError(t, err, sp.ID())
 			assert.Equal(t, sp.ID(), o.ID)
 			assert.Equal(t, 2, o.Iteration, sp.ID())
-			if o.Status != "done" {
-				t.Errorf("%s: status %s (%s)", sp.ID(), o.Status, o.Error)
+			if !assert.Equal(t, "done", o.Status, "%s: status (%s)", sp.ID(), o.Error) {
 				continue
 			}
 			require.NotNil(t, o.FID, sp.ID())

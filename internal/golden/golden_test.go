@@ -4,49 +4,35 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestLoadSmall(t *testing.T) {
 	ts, err := Load("testdata/small.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := map[string]Tensor{
 		"w":     {Shape: []int{2, 3}, Data: []float32{1, -2.5, 0.1, 3e-8, float32(math.Copysign(0, -1)), 16777216}},
 		"s":     {Shape: []int{}, Data: []float32{1.0 / 3}},
 		"v":     {Shape: []int{4}, Data: []float32{math.SmallestNonzeroFloat32 * (1 << 23), math.SmallestNonzeroFloat32, -math.MaxFloat32, 7}},
 		"empty": {Shape: []int{0, 5}, Data: []float32{}},
 	}
-	if !reflect.DeepEqual(ts, want) {
-		t.Fatalf("Load = %#v\nwant %#v", ts, want)
-	}
-	if !math.Signbit(float64(ts["w"].Data[4])) {
-		t.Error("-0 lost its sign")
-	}
-	if got := ts["s"].Len(); got != 1 {
-		t.Errorf("scalar Len = %d, want 1", got)
-	}
+	require.Equal(t, want, ts, "Load")
+	assert.True(t, math.Signbit(float64(ts["w"].Data[4])), "-0 lost its sign")
+	assert.Equal(t, 1, ts["s"].Len(), "scalar Len")
 }
 
 func TestLoadMeta(t *testing.T) {
 	m, err := LoadMeta("testdata/small.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := map[string]any{"stride": []any{2.0, 1.0}, "note": "handwritten"}
-	if !reflect.DeepEqual(m, want) {
-		t.Fatalf("LoadMeta = %#v, want %#v", m, want)
-	}
+	require.Equal(t, want, m, "LoadMeta")
 	f, err := Read("testdata/small.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := f.Names(), []string{"empty", "s", "v", "w"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("Names = %v, want %v", got, want)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, []string{"empty", "s", "v", "w"}, f.Names())
 }
 
 func TestErrors(t *testing.T) {
@@ -73,23 +59,17 @@ func TestErrors(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "bad.json")
 	for _, c := range cases {
-		if err := os.WriteFile(path, []byte(c.json), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(path, []byte(c.json), 0o644))
 		_, err := Load(path)
-		if err == nil {
-			t.Errorf("%s: no error", c.name)
+		if !assert.Error(t, err, c.name) {
 			continue
 		}
 		for _, w := range append(c.want, "bad.json") {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%s: error %q does not mention %q", c.name, err, w)
-			}
+			assert.ErrorContains(t, err, w, c.name)
 		}
 	}
-	if _, err := Load(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "missing.json") {
-		t.Errorf("missing file: error %v", err)
-	}
+	_, err := Load(filepath.Join(dir, "missing.json"))
+	assert.ErrorContains(t, err, "missing.json", "missing file")
 }
 
 // TestRepoFiles checks that every golden file committed under the module's
@@ -102,18 +82,14 @@ func TestRepoFiles(t *testing.T) {
 			continue
 		}
 		f, err := Read(p)
-		if err != nil {
-			t.Error(err)
+		if !assert.NoError(t, err) {
 			continue
 		}
 		t.Logf("%s: %d tensors", p, len(f.Tensors))
-		if len(f.Tensors) == 0 {
-			t.Errorf("%s: no tensors", p)
-		}
+		assert.NotEmpty(t, f.Tensors, "%s: tensors", p)
 		for name, ts := range f.Tensors {
 			for i, v := range ts.Data {
-				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-					t.Errorf("%s: %s[%d] = %v", p, name, i, v)
+				if !assert.False(t, math.IsNaN(float64(v)) || math.IsInf(float64(v), 0), "%s: %s[%d] = %v", p, name, i, v) {
 					break
 				}
 			}
