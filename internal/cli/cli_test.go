@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/gantry-go/gantry/gan"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // run runs a command line in-process and returns its exit code and output.
@@ -52,11 +54,11 @@ func TestExitCodes(t *testing.T) {
 		if tc.code == ExitOK {
 			text = out
 		}
-		if code != tc.code || !strings.Contains(text, tc.want) {
-			t.Errorf("gantry %s = %d, %q; want %d and %q", strings.Join(tc.args, " "), code, text, tc.code, tc.want)
-		}
-		if code != ExitOK && strings.Count(strings.TrimSpace(errOut), "\n") > 1 {
-			t.Errorf("gantry %s: error spans more than two lines: %q", strings.Join(tc.args, " "), errOut)
+		cmd := strings.Join(tc.args, " ")
+		assert.Equal(t, tc.code, code, "gantry %s: exit code", cmd)
+		assert.Contains(t, text, tc.want, "gantry %s", cmd)
+		if code != ExitOK {
+			assert.LessOrEqual(t, strings.Count(strings.TrimSpace(errOut), "\n"), 1, "gantry %s: error spans more than two lines: %q", cmd, errOut)
 		}
 	}
 }
@@ -64,9 +66,9 @@ func TestExitCodes(t *testing.T) {
 func TestEveryCommandHasHelpWithExamples(t *testing.T) {
 	for _, c := range commands {
 		code, out, _ := run(t, c.name, "--help")
-		if code != ExitOK || !strings.Contains(out, "Examples:\n  gantry "+c.name) || !strings.Contains(out, "Usage:") {
-			t.Errorf("gantry %s --help = %d:\n%s", c.name, code, out)
-		}
+		assert.Equal(t, ExitOK, code, "gantry %s --help: exit code", c.name)
+		assert.Contains(t, out, "Examples:\n  gantry "+c.name, "gantry %s --help", c.name)
+		assert.Contains(t, out, "Usage:", "gantry %s --help", c.name)
 	}
 }
 
@@ -74,22 +76,17 @@ func TestEmptyFolder(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("no images"), 0o644)
 	code, _, errOut := run(t, "train", "--data", dir, "--dry-run")
-	if code != ExitFailure || !strings.Contains(errOut, "holds no PNG, JPEG or GIF image") {
-		t.Errorf("train on a folder without images = %d, %q", code, errOut)
-	}
+	assert.Equal(t, ExitFailure, code, "train on a folder without images: exit code")
+	assert.Contains(t, errOut, "holds no PNG, JPEG or GIF image")
 }
 
 // tinyModel saves a small random model and returns its path.
 func tinyModel(t *testing.T, cfg gan.Config) string {
 	t.Helper()
 	m, err := gan.New(cfg, rand.New(rand.NewPCG(1, 2)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "tiny.safetensors")
-	if err := gan.Save(path, m); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, gan.Save(path, m))
 	return path
 }
 
@@ -98,54 +95,38 @@ func TestTrainResumeAndReport(t *testing.T) {
 	args := []string{"train", "--data", "shipped:mnist", "--subset", "100", "--width", "2", "--iters", "4", "--batch", "4",
 		"--n-critic", "1", "--eval-n", "20", "--eval", "shipped:mnist-eval", "--log-every", "2", "--checkpoint-every", "2", "--grid-size", "4", "--out", out}
 	code, stdout, errOut := run(t, args...)
-	if code != ExitOK {
-		t.Fatalf("train = %d: %s", code, errOut)
-	}
+	require.Equal(t, ExitOK, code, "train: %s", errOut)
 	dir := filepath.Join(out, "00000-train-mnist100")
 	for _, f := range []string{"report.html", "report.json", "command.json", "protocol.json", "options.json", "checkpoint-000004.safetensors", "metric-fid.jsonl"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Errorf("run folder: %v", err)
-		}
+		assert.FileExists(t, filepath.Join(dir, f), "run folder")
 	}
-	if !strings.Contains(stdout, "run=train it=2/4 loss_d=") || !strings.Contains(stdout, "FID = ") || !strings.Contains(stdout, "real shipped:mnist-eval n=1000; fake n=20") {
-		t.Errorf("log lines without named columns or protocol:\n%s", stdout)
+	for _, want := range []string{"run=train it=2/4 loss_d=", "FID = ", "real shipped:mnist-eval n=1000; fake n=20"} {
+		assert.Contains(t, stdout, want, "log lines without named columns or protocol")
 	}
 	// --resume needs no other flag; --iters raises the target.
 	code, stdout, errOut = run(t, "train", "--resume", "latest", "--out", out, "--iters", "6", "--json")
-	if code != ExitOK {
-		t.Fatalf("train --resume = %d: %s", code, errOut)
-	}
+	require.Equal(t, ExitOK, code, "train --resume: %s", errOut)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	var last map[string]any
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last["event"] != "result" {
-		t.Fatalf("last JSON line %q: %v", lines[len(lines)-1], err)
-	}
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &last), "last JSON line")
+	require.Equal(t, "result", last["event"], "last JSON line")
 	for _, l := range lines {
-		if !json.Valid([]byte(l)) {
-			t.Errorf("not one JSON object per line: %q", l)
-		}
+		assert.True(t, json.Valid([]byte(l)), "not one JSON object per line: %q", l)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "checkpoint-000006.safetensors")); err != nil {
-		t.Errorf("resume did not continue in %s: %v", dir, err)
-	}
+	assert.FileExists(t, filepath.Join(dir, "checkpoint-000006.safetensors"), "resume did not continue in %s", dir)
 	// A second run takes the next number.
 	code, _, errOut = run(t, append(args, "--quiet")...)
-	if code != ExitOK {
-		t.Fatalf("second train = %d: %s", code, errOut)
-	}
-	if _, err := os.Stat(filepath.Join(out, "00001-train-mnist100", "report.html")); err != nil {
-		t.Error(err)
-	}
+	require.Equal(t, ExitOK, code, "second train: %s", errOut)
+	assert.FileExists(t, filepath.Join(out, "00001-train-mnist100", "report.html"))
 	// A resume with another architecture is refused and says what to do.
 	code, _, errOut = run(t, "train", "--resume", dir, "--width", "4")
-	if code != ExitFailure || !strings.Contains(errOut, "d=2") || !strings.Contains(errOut, "drop the architecture flags") {
-		t.Errorf("resume with another width = %d, %q", code, errOut)
-	}
+	assert.Equal(t, ExitFailure, code, "resume with another width: exit code")
+	assert.Contains(t, errOut, "d=2", "resume with another width")
+	assert.Contains(t, errOut, "drop the architecture flags", "resume with another width")
 	// A resume with other options is refused in one line.
 	code, _, errOut = run(t, "train", "--resume", dir, "--lr", "0.5")
-	if code != ExitFailure || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
-		t.Errorf("resume with another lr = %d, %q", code, errOut)
-	}
+	assert.Equal(t, ExitFailure, code, "resume with another lr: exit code")
+	assert.Zero(t, strings.Count(strings.TrimSpace(errOut), "\n"), "resume with another lr: one line: %q", errOut)
 }
 
 // cancelAt cancels a context when the output shows a string: Ctrl-C in the
@@ -175,82 +156,63 @@ func TestInterruptWritesCheckpoint(t *testing.T) {
 	var stderr bytes.Buffer
 	code := Main(ctx, []string{"train", "--data", "shipped:mnist", "--subset", "50", "--width", "2", "--iters", "1000", "--batch", "2",
 		"--n-critic", "1", "--eval", "none", "--grid-size", "4", "--log-every", "1", "--out", out}, Env{Stdout: w, Stderr: &stderr})
-	if code != ExitFailure || !strings.Contains(stderr.String(), "continue with: gantry train --resume") {
-		t.Fatalf("interrupted run = %d, %q", code, stderr.String())
-	}
+	require.Equal(t, ExitFailure, code, "interrupted run: exit code")
+	require.Contains(t, stderr.String(), "continue with: gantry train --resume", "interrupted run")
 	ck, err := gan.LatestCheckpoint(filepath.Join(out, "00000-train-mnist50"))
-	if err != nil {
-		t.Fatalf("no checkpoint after the interrupt: %v", err)
-	}
-	if !strings.Contains(stderr.String(), ck) {
-		t.Errorf("the message %q does not name the checkpoint %s", stderr.String(), ck)
-	}
+	require.NoError(t, err, "no checkpoint after the interrupt")
+	assert.Contains(t, stderr.String(), ck, "the message names the checkpoint")
 }
 
 func TestDryRunWritesNothing(t *testing.T) {
 	out := t.TempDir()
 	src := tinyModel(t, gan.Config{Resolution: 32, Channels: 1, Width: 2})
 	code, stdout, errOut := run(t, "finetune", "--source", src, "--data", "shipped:fashion", "--subset", "1000", "--freeze-d", "2", "--dry-run", "--out", out)
-	if code != ExitOK {
-		t.Fatalf("finetune --dry-run = %d: %s", code, errOut)
-	}
+	require.Equal(t, ExitOK, code, "finetune --dry-run: %s", errOut)
 	for _, want := range []string{"dry run", "generator", "1000 images of [1 32 32]", "\"freeze_d\": 2", "finetune-fashion1k"} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("dry run output lacks %q:\n%s", want, stdout)
-		}
+		assert.Contains(t, stdout, want, "dry run output")
 	}
-	if entries, _ := os.ReadDir(out); len(entries) != 0 {
-		t.Errorf("dry run wrote %d entries", len(entries))
-	}
+	entries, _ := os.ReadDir(out)
+	assert.Empty(t, entries, "dry run wrote entries")
 }
 
 func TestFinetuneWrongArchitecture(t *testing.T) {
 	src := tinyModel(t, gan.Config{Resolution: 16, Channels: 1, Width: 2})
 	code, _, errOut := run(t, "finetune", "--source", src, "--data", "shipped:fashion", "--resolution", "32", "--dry-run")
-	if code != ExitFailure || !strings.Contains(errOut, "makes 16x16 images") {
-		t.Errorf("finetune with a 16px source on 32px data = %d, %q", code, errOut)
-	}
+	assert.Equal(t, ExitFailure, code, "finetune with a 16px source on 32px data: exit code")
+	assert.Contains(t, errOut, "makes 16x16 images", "finetune with a 16px source on 32px data")
 }
 
 func TestSampleAndEval(t *testing.T) {
 	src := tinyModel(t, gan.Config{Resolution: 32, Channels: 1, Width: 2})
 	dir := t.TempDir()
 	grid := filepath.Join(dir, "grid.png")
-	if code, _, errOut := run(t, "sample", "--model", src, "--n", "9", "--out", grid); code != ExitOK {
-		t.Fatalf("sample = %d: %s", code, errOut)
-	}
-	if _, err := os.Stat(grid); err != nil {
-		t.Error(err)
-	}
+	code, _, errOut := run(t, "sample", "--model", src, "--n", "9", "--out", grid)
+	require.Equal(t, ExitOK, code, "sample: %s", errOut)
+	assert.FileExists(t, grid)
 	folder := filepath.Join(dir, "fakes")
-	if code, _, errOut := run(t, "sample", "--model", src, "--n", "12", "--out", folder); code != ExitOK {
-		t.Fatalf("sample to a folder = %d: %s", code, errOut)
-	}
+	code, _, errOut = run(t, "sample", "--model", src, "--n", "12", "--out", folder)
+	require.Equal(t, ExitOK, code, "sample to a folder: %s", errOut)
 	code, stdout, errOut := run(t, "eval", "--fake", folder, "--real", "shipped:mnist-eval", "--metrics", "fid,kid,pr", "--json")
-	if code != ExitOK {
-		t.Fatalf("eval = %d: %s", code, errOut)
-	}
+	require.Equal(t, ExitOK, code, "eval: %s", errOut)
 	var res struct {
 		Metrics []Measured `json:"metrics"`
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil || len(res.Metrics) != 4 {
-		t.Fatalf("eval --json: %v, %q", err, stdout)
-	}
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &res), "eval --json: %q", stdout)
+	require.Len(t, res.Metrics, 4, "eval --json")
 	p := res.Metrics[0].Protocol
-	if p.Extractor != "gantry-gray" || p.Fingerprint == "" || p.NReal != 1000 || p.NFake != 12 || p.Resize == "" || p.Covariance == "" {
-		t.Errorf("FID protocol %+v", p)
-	}
-	if k := res.Metrics[1].Protocol; k.KIDSubsets != 100 || k.KIDSubsetSize != 12 {
-		t.Errorf("KID protocol %+v", k)
-	}
+	assert.Equal(t, "gantry-gray", p.Extractor, "FID protocol")
+	assert.Equal(t, [2]int{1000, 12}, [2]int{p.NReal, p.NFake}, "FID protocol: NReal, NFake")
+	assert.NotEmpty(t, p.Fingerprint, "FID protocol")
+	assert.NotEmpty(t, p.Resize, "FID protocol")
+	assert.NotEmpty(t, p.Covariance, "FID protocol")
+	k := res.Metrics[1].Protocol
+	assert.Equal(t, [2]int{100, 12}, [2]int{k.KIDSubsets, k.KIDSubsetSize}, "KID protocol: subsets, subset size")
 	// Too few samples: say how many are needed.
 	code, _, errOut = run(t, "eval", "--model", src, "--real", "shipped:mnist-eval", "--n", "1")
-	if code != ExitFailure || !strings.Contains(errOut, "need at least 2 images on each side") {
-		t.Errorf("eval --n 1 = %d, %q", code, errOut)
-	}
+	assert.Equal(t, ExitFailure, code, "eval --n 1: exit code")
+	assert.Contains(t, errOut, "need at least 2 images on each side", "eval --n 1")
 	code, _, errOut = run(t, "eval", "--model", src, "--real", "shipped:mnist-eval", "--n", "3", "--metrics", "pr")
-	if code != ExitFailure || !strings.Contains(errOut, "need at least 4 images") {
-		t.Errorf("eval pr --n 3 = %d, %q", code, errOut)
-	}
+	assert.Equal(t, ExitFailure, code, "eval pr --n 3: exit code")
+	assert.Contains(t, errOut, "need at least 4 images", "eval pr --n 3")
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/gantry-go/gantry/gan"
 	"github.com/gantry-go/gantry/sources"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestDemoQuick runs `gantry demo --quick --json` end to end: both runs,
@@ -30,9 +32,7 @@ func TestDemoQuick(t *testing.T) {
 		args = append(args, "--source", tinyModel(t, gan.Config{Resolution: 32, Channels: 1, Width: 4}))
 	}
 	code, stdout, errOut := run(t, args...)
-	if code != ExitOK {
-		t.Fatalf("gantry demo --quick = %d: %s", code, errOut)
-	}
+	require.Equal(t, ExitOK, code, "gantry demo --quick: %s", errOut)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	var res struct {
 		Event  string `json:"event"`
@@ -43,34 +43,27 @@ func TestDemoQuick(t *testing.T) {
 			Metrics    []Measured `json:"metrics"`
 		} `json:"runs"`
 	}
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil || res.Event != "result" {
-		t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
-	}
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &res), "last line")
+	require.Equal(t, "result", res.Event, "last line")
 	for _, name := range []string{"pretrained", "scratch"} {
 		r := res.Runs[name]
-		if r.Iterations != demoQuickIters || len(r.Metrics) != 2 {
-			t.Errorf("%s: %+v", name, r)
-		}
+		assert.Equal(t, demoQuickIters, r.Iterations, "%s: iterations", name)
+		assert.Len(t, r.Metrics, 2, "%s: metrics", name)
 		for _, m := range r.Metrics {
-			if p := m.Protocol; p.Extractor != "gantry-gray" || p.NReal != 1000 || p.NFake != demoQuickEvalN || p.Real != "shipped:fashion-eval" {
-				t.Errorf("%s %s protocol %+v", name, m.Metric, p)
-			}
+			p := m.Protocol
+			assert.Equal(t, "gantry-gray", p.Extractor, "%s %s protocol", name, m.Metric)
+			assert.Equal(t, [2]int{1000, demoQuickEvalN}, [2]int{p.NReal, p.NFake}, "%s %s protocol: NReal, NFake", name, m.Metric)
+			assert.Equal(t, "shipped:fashion-eval", p.Real, "%s %s protocol", name, m.Metric)
 		}
-		if _, err := os.Stat(filepath.Join(filepath.Dir(res.Report), name, ReportFile)); err != nil {
-			t.Error(err)
-		}
+		assert.FileExists(t, filepath.Join(filepath.Dir(res.Report), name, ReportFile))
 	}
 	page, err := os.ReadFile(res.Report)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, want := range []string{"pretrained", "scratch", "After 20 iterations each", "data:image/png;base64,"} {
-		if !strings.Contains(string(page), want) {
-			t.Errorf("report lacks %q", want)
-		}
+		assert.Contains(t, string(page), want, "report")
 	}
-	if shippedSource && !res.Ahead {
-		t.Errorf("the shipped source is not ahead of training from scratch after %d iterations", demoQuickIters)
+	if shippedSource {
+		assert.True(t, res.Ahead, "the shipped source is not ahead of training from scratch after %d iterations", demoQuickIters)
 	}
 }
 
@@ -78,12 +71,8 @@ func TestDemoQuick(t *testing.T) {
 func TestDemoDefaultsDryRun(t *testing.T) {
 	src := tinyModel(t, gan.Config{Resolution: 32, Channels: 1, Width: 16})
 	code, stdout, errOut := run(t, "demo", "--dry-run", "--source", src, "--json")
-	if code != ExitOK {
-		t.Fatalf("demo --dry-run = %d: %s", code, errOut)
-	}
+	require.Equal(t, ExitOK, code, "demo --dry-run: %s", errOut)
 	for _, want := range []string{`"iterations":150`, `"batch_size":16`, `"lr":0.0001`, `"images":1000`, `"samples":1000`} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("dry run lacks %s: %s", want, stdout)
-		}
+		assert.Contains(t, stdout, want, "dry run")
 	}
 }

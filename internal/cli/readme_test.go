@@ -11,15 +11,15 @@ import (
 	"testing"
 
 	"github.com/gantry-go/gantry/gan"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // readmeCommands returns the `go run ./cmd/gantry ...` lines of the
 // README's shell blocks, as arguments, comments dropped.
 func readmeCommands(t *testing.T) [][]string {
 	f, err := os.Open("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	var cmds [][]string
 	inShell := false
@@ -36,9 +36,7 @@ func readmeCommands(t *testing.T) [][]string {
 			cmds = append(cmds, strings.Fields(line)[3:])
 		}
 	}
-	if len(cmds) < 5 {
-		t.Fatalf("found %d gantry commands in README.md", len(cmds))
-	}
+	require.GreaterOrEqual(t, len(cmds), 5, "gantry commands in README.md")
 	return cmds
 }
 
@@ -71,7 +69,7 @@ func TestReadmeCommands(t *testing.T) {
 			for _, e := range entries {
 				names = append(names, e.Name())
 			}
-			t.Errorf("README: gantry %s = %d: %s (runs/ holds %v)", strings.Join(args, " "), code, errOut, names)
+			assert.Equal(t, ExitOK, code, "README: gantry %s: %s (runs/ holds %v)", strings.Join(args, " "), errOut, names)
 		}
 	}
 }
@@ -80,9 +78,7 @@ func TestReadmeCommands(t *testing.T) {
 // non-square, and a file that is not an image.
 func writePhotos(t *testing.T, dir string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Join(dir, "cats"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "cats"), 0o755))
 	imgs := map[string]image.Image{
 		"a.png":      image.NewGray(image.Rect(0, 0, 40, 30)),
 		"cats/b.png": image.NewRGBA(image.Rect(0, 0, 64, 64)),
@@ -90,12 +86,8 @@ func writePhotos(t *testing.T, dir string) {
 	}
 	for name, img := range imgs {
 		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := png.Encode(f, img); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
+		require.NoError(t, png.Encode(f, img))
 		f.Close()
 	}
 	os.WriteFile(filepath.Join(dir, "broken.png"), []byte("not a png"), 0o644)
@@ -105,22 +97,13 @@ func TestDatasetManifest(t *testing.T) {
 	t.Chdir(t.TempDir())
 	writePhotos(t, "in")
 	code, stdout, errOut := run(t, "dataset", "in", "--out", "out", "--resolution", "16", "--channels", "1")
-	if code != ExitOK {
-		t.Fatalf("dataset = %d: %s", code, errOut)
-	}
-	if !strings.Contains(stdout, "bad file broken.png") || strings.Index(stdout, "bad file") > strings.Index(stdout, "wrote") {
-		t.Errorf("bad files not listed first:\n%s", stdout)
-	}
+	require.Equal(t, ExitOK, code, "dataset: %s", errOut)
+	assert.Contains(t, stdout, "bad file broken.png")
+	assert.Less(t, strings.Index(stdout, "bad file"), strings.Index(stdout, "wrote"), "bad files listed first:\n%s", stdout)
 	b, err := os.ReadFile(filepath.Join("out", ManifestFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, want := range []string{`"source": "cats/b.png"`, `"source_sha256"`, `"label": -1`, `"reason"`, `"cats": 2`} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("manifest lacks %s:\n%s", want, b)
-		}
+		assert.Contains(t, string(b), want, "manifest")
 	}
-	if _, err := os.Stat(filepath.Join("out", "cats", "00001.png")); err != nil {
-		t.Error(err)
-	}
+	assert.FileExists(t, filepath.Join("out", "cats", "00001.png"))
 }
