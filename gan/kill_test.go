@@ -9,6 +9,8 @@ import (
 
 	"github.com/gantry-go/gantry/gan"
 	"github.com/gantry-go/gantry/internal/crashtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestSaveSurvivesKill writes 100 model files with gan.Save from child
@@ -21,9 +23,7 @@ func TestSaveSurvivesKill(t *testing.T) {
 	}
 	path := filepath.Join(crashtest.Dir(t), "model.safetensors")
 	m, err := gan.New(gan.Config{Resolution: 16, Channels: 1, Width: 4, ZDim: 16}, rng(1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// Checkpoint i is the model with its first tensor filled with i.
 	first := m.StateDict().Keys()[0]
 	rep, err := crashtest.Run(t, crashtest.Config{
@@ -51,10 +51,6 @@ func TestSaveSurvivesKill(t *testing.T) {
 		},
 	})
 	t.Log(rep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Kills < 10 {
-		t.Errorf("%v: want at least 10 kills", rep)
-	}
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, rep.Kills, 10, "kills in %v", rep)
 }

@@ -7,9 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The checkpoints of these tests: a 256 KiB file of the byte i, written
@@ -60,12 +62,9 @@ func TestAtomicWritesSurvive(t *testing.T) {
 	path := filepath.Join(Dir(t), "ckpt")
 	rep, err := Run(t, Config{Writes: 40, Seed: 1, Write: func(i int) error { return writeAtomic(path, i) }, Latest: latest(path)})
 	t.Log(rep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Kills == 0 || rep.MidWrite == 0 {
-		t.Errorf("%v: want kills during writes", rep)
-	}
+	require.NoError(t, err)
+	assert.NotZero(t, rep.Kills, "kills in %v", rep)
+	assert.NotZero(t, rep.MidWrite, "kills during writes in %v", rep)
 }
 
 // TestTornWritesCaught: the test does catch a writer that is not atomic.
@@ -73,7 +72,5 @@ func TestTornWritesCaught(t *testing.T) {
 	path := filepath.Join(Dir(t), "ckpt")
 	rep, err := Run(t, Config{Writes: 40, Seed: 2, Write: func(i int) error { return writeTorn(path, i) }, Latest: latest(path)})
 	t.Log(rep, err)
-	if err == nil || !strings.Contains(err.Error(), "torn") {
-		t.Errorf("Run = %v; want a torn checkpoint found", err)
-	}
+	assert.ErrorContains(t, err, "torn", "Run: a torn checkpoint found")
 }
