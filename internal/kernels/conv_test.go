@@ -3,6 +3,8 @@ package kernels
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // TestIm2colCol2im checks Im2col against its definition and Col2im as its
@@ -47,9 +49,7 @@ func TestIm2colCol2im(t *testing.T) {
 			for p := range ld {
 				got := dst[row*ld+p]
 				if p < col0 || p >= col0+hw {
-					if got != guard {
-						t.Fatalf("trial %d %+v: Im2col wrote outside its window at row %d col %d", trial, g, row, p)
-					}
+					require.Equal(t, guard, got, "trial %d %+v: Im2col wrote outside its window at row %d col %d", trial, g, row, p)
 					continue
 				}
 				y, x := (p-col0)/g.Wo, (p-col0)%g.Wo
@@ -58,9 +58,7 @@ func TestIm2colCol2im(t *testing.T) {
 				if iy >= 0 && iy < g.H && ix >= 0 && ix < g.W {
 					want = src[(c*g.H+iy)*g.W+ix]
 				}
-				if got != want {
-					t.Fatalf("trial %d %+v: Im2col[%d,%d] = %v; want %v", trial, g, row, p, got, want)
-				}
+				require.Equal(t, want, got, "trial %d %+v: Im2col[%d,%d]", trial, g, row, p)
 			}
 		}
 		// Adjoint: <Im2col(x), v> == <x, Col2im(v)>.
@@ -79,8 +77,6 @@ func TestIm2colCol2im(t *testing.T) {
 		for i := range src {
 			rhs += float64(src[i]) * float64(back[i])
 		}
-		if d := lhs - rhs; d > 1e-4 || d < -1e-4 {
-			t.Fatalf("trial %d %+v: <Im2col x, v> = %v but <x, Col2im v> = %v", trial, g, lhs, rhs)
-		}
+		require.InDelta(t, lhs, rhs, tolConv, "trial %d %+v: <Im2col x, v> against <x, Col2im v>", trial, g)
 	}
 }

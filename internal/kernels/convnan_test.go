@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // Non-finite values through a convolution: every path must give the NaN
@@ -191,19 +193,13 @@ func TestConvNonFinite(t *testing.T) {
 						name := fmt.Sprintf("%s/%dx%v->%d/%v in %s at the %s", p.name, n, []int{g.C, g.H, g.W}, o, bad, where, pos)
 						y := make([]float32, len(wantY))
 						Conv2d(g, n, o, xs, ws, nil, y)
-						if d := nonFinite(y, wantY); d != "" {
-							t.Errorf("%s: Conv2d: %s", name, d)
-						}
+						assert.Empty(t, nonFinite(y, wantY), "%s: Conv2d", name)
 						dx := make([]float32, len(wantDX))
 						Conv2dInputGrad(g, n, o, gys, ws, dx)
-						if d := nonFinite(dx, wantDX); d != "" {
-							t.Errorf("%s: Conv2dInputGrad: %s", name, d)
-						}
+						assert.Empty(t, nonFinite(dx, wantDX), "%s: Conv2dInputGrad", name)
 						dw := make([]float32, len(wantDW))
 						Conv2dWeightGrad(g, n, o, xs, gys, dw)
-						if d := nonFinite(dw, wantDW); d != "" {
-							t.Errorf("%s: Conv2dWeightGrad: %s", name, d)
-						}
+						assert.Empty(t, nonFinite(dw, wantDW), "%s: Conv2dWeightGrad", name)
 					}
 				}
 			}
@@ -235,8 +231,6 @@ func TestFinite(t *testing.T) {
 		if c.at >= 0 {
 			v[c.at] = c.v
 		}
-		if got := finite(v); got != c.want {
-			t.Errorf("finite(%d values, %v at %d) = %v; want %v", c.n, c.v, c.at, got, c.want)
-		}
+		assert.Equal(t, c.want, finite(v), "finite(%d values, %v at %d)", c.n, c.v, c.at)
 	}
 }

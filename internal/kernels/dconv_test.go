@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // naiveTaps calls fn for every product of the stride-1 convolution of x
@@ -79,32 +81,22 @@ func TestBlocksRoundTrip(t *testing.T) {
 						if i := b*16 + l; i < tc.n {
 							want = x[(i*tc.c+ch)*tc.hw+q]
 						}
-						if got := dst[((b*tc.hw+q)*tc.c+ch)*16+l]; got != want {
-							t.Fatalf("%+v: block %d pixel %d channel %d lane %d = %v, want %v", tc, b, q, ch, l, got, want)
-						}
+						require.Equal(t, want, dst[((b*tc.hw+q)*tc.c+ch)*16+l], "%+v: block %d pixel %d channel %d lane %d", tc, b, q, ch, l)
 					}
 				}
 			}
 		}
 		for _, v := range dst[nb*tc.hw*tc.c*16:] {
-			if v != guard {
-				t.Fatalf("%+v: ToBlocks wrote past its output", tc)
-			}
+			require.Equal(t, guard, v, "%+v: ToBlocks wrote past its output", tc)
 		}
 		back := make([]float32, len(x)+5)
 		for i := range back {
 			back[i] = guard
 		}
 		FromBlocks(dst, tc.n, tc.c, tc.hw, back)
-		for i, v := range x {
-			if back[i] != v {
-				t.Fatalf("%+v: FromBlocks(ToBlocks(x))[%d] = %v, want %v", tc, i, back[i], v)
-			}
-		}
+		require.Equal(t, x, back[:len(x)], "%+v: FromBlocks(ToBlocks(x))", tc)
 		for _, v := range back[len(x):] {
-			if v != guard {
-				t.Fatalf("%+v: FromBlocks wrote past its output", tc)
-			}
+			require.Equal(t, guard, v, "%+v: FromBlocks wrote past its output", tc)
 		}
 	}
 }
@@ -168,11 +160,7 @@ func TestDirectConv(t *testing.T) {
 					// And straight to NCHW.
 					direct := make([]float32, len(got))
 					d.run(xb, nb, nil, direct, tc.n, nil, set)
-					for i := range got {
-						if direct[i] != got[i] {
-							t.Fatalf("transposed=%v: NCHW y[%d] = %v, via blocks %v", transposed, i, direct[i], got[i])
-						}
-					}
+					require.Empty(t, closeTo(direct, got, 0), "transposed=%v: NCHW y against via blocks", transposed)
 					// With a bias, through blocks and straight.
 					bias := randSlice(r, tc.o)
 					for _, straight := range []bool{false, true} {
@@ -183,17 +171,13 @@ func TestDirectConv(t *testing.T) {
 							d.run(xb, nb, yb, nil, 0, bias, set)
 							FromBlocks(yb, tc.n, tc.o, ho*wo, withBias)
 						}
+						plus := make([]float32, len(got))
 						for i := range got {
-							if want := got[i] + bias[i/(ho*wo)%tc.o]; math.Abs(float64(withBias[i]-want)) > 1e-5*(1+math.Abs(float64(want))) {
-								t.Fatalf("transposed=%v straight=%v: y[%d] with bias = %v, want %v", transposed, straight, i, withBias[i], want)
-							}
+							plus[i] = got[i] + bias[i/(ho*wo)%tc.o]
 						}
+						require.Empty(t, closeTo(withBias, plus, tolBias), "transposed=%v straight=%v: y with bias", transposed, straight)
 					}
-					for i := range want {
-						if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*(1+math.Abs(float64(want[i])))) {
-							t.Fatalf("transposed=%v: y[%d] = %v, want %v", transposed, i, got[i], want[i])
-						}
-					}
+					require.Empty(t, closeTo(got, want, tolConv), "transposed=%v: y", transposed)
 				}
 			})
 		}
@@ -292,11 +276,7 @@ func TestDirectConvWeightGrad(t *testing.T) {
 					got[i] = float32(math.NaN())
 				}
 				d.run(xt, gt, nb, got, set)
-				for i := range want {
-					if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-3*(1+math.Abs(float64(want[i])))) {
-						t.Fatalf("dw[%d] = %v, want %v", i, got[i], want[i])
-					}
-				}
+				require.Empty(t, closeTo(got, want, tolWGrad), "dw")
 			})
 		}
 	}
@@ -321,9 +301,7 @@ func TestToInterleaved(t *testing.T) {
 						if i := b*16 + l; i < tc.n {
 							want = x[(i*tc.c+ch)*tc.hw+q]
 						}
-						if got := dst[((b*tc.hw+q)*16+l)*tc.c+ch]; got != want {
-							t.Fatalf("%+v: block %d pixel %d lane %d channel %d = %v, want %v", tc, b, q, l, ch, got, want)
-						}
+						require.Equal(t, want, dst[((b*tc.hw+q)*16+l)*tc.c+ch], "%+v: block %d pixel %d lane %d channel %d", tc, b, q, l, ch)
 					}
 				}
 			}
@@ -403,11 +381,7 @@ func TestDirectConvWeightsChanged(t *testing.T) {
 	}
 	check := func(step string, got, want []float32) {
 		t.Helper()
-		for i := range want {
-			if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*(1+math.Abs(float64(want[i])))) {
-				t.Fatalf("%s: y[%d] = %v, want %v", step, i, got[i], want[i])
-			}
-		}
+		require.Empty(t, closeTo(got, want, tolConv), "%s: y", step)
 	}
 	check("first", run(wt), naiveConv(x, n, c, h, w, wt, o, 3, 3, 1, 1))
 	check("again", run(wt), naiveConv(x, n, c, h, w, wt, o, 3, 3, 1, 1))

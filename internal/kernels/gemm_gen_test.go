@@ -6,6 +6,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestAsmGenerated checks that gemm_amd64.s and dconv_amd64.go are what
@@ -20,20 +23,14 @@ func TestAsmGenerated(t *testing.T) {
 	}
 	dir := t.TempDir()
 	out, goOut := filepath.Join(dir, "gemm_amd64.s"), filepath.Join(dir, "dconv_amd64.go")
-	if msg, err := exec.Command(gobin, "run", "../cmd/asmgen", "-out", out, "-goout", goOut).CombinedOutput(); err != nil {
-		t.Fatalf("go run ../cmd/asmgen: %v\n%s", err, msg)
-	}
+	msg, err := exec.Command(gobin, "run", "../cmd/asmgen", "-out", out, "-goout", goOut).CombinedOutput()
+	require.NoError(t, err, "go run ../cmd/asmgen:\n%s", msg)
 	for _, f := range []string{out, goOut} {
 		want, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		got, err := os.ReadFile(filepath.Base(f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s is stale: run go generate in internal/kernels", filepath.Base(f))
-		}
+		require.NoError(t, err)
+		// Not assert.Equal: its diff of two assembly files is no help.
+		assert.True(t, bytes.Equal(got, want), "%s is stale: run go generate in internal/kernels", filepath.Base(f))
 	}
 }

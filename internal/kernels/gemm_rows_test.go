@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // rowsImpl is one implementation of SgemmRowsB under test.
@@ -96,12 +99,8 @@ func runRowsCase(t *testing.T, impl rowsImpl, tc gemmCase, scatter bool, rng *ra
 	want := slices.Clone(c.data)
 	SgemmRowsBRef(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a.data, a.ld, b, off, tc.beta, want, c.ld)
 	impl.fn(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a.data, a.ld, b, off, tc.beta, c.data, c.ld)
-	if !slices.Equal(a.data, a0) || !slices.Equal(b, b0) {
-		t.Fatalf("%s(%v) modified A or B", impl.name, tc)
-	}
-	if err := c.checkGuards(); err != nil {
-		t.Fatalf("%s(%v): %v", impl.name, tc, err)
-	}
+	require.True(t, slices.Equal(a.data, a0) && slices.Equal(b, b0), "%s(%v) modified A or B", impl.name, tc)
+	require.NoError(t, c.checkGuards(), "%s(%v)", impl.name, tc)
 	eps := float64(2*(tc.k+2)) * 0x1p-23
 	for i := 0; i < tc.m; i++ {
 		for j := 0; j < tc.n; j++ {
@@ -182,13 +181,6 @@ func TestSgemmRowsBPanics(t *testing.T) {
 			SgemmRowsB(false, true, 2, 3, 2, 1, make([]float32, 4), 2, make([]float32, 10), []int{0, -1, 2}, 0, make([]float32, 6), 3)
 		},
 	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Error("no panic")
-				}
-			}()
-			f()
-		}()
+		assert.Panics(t, f)
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // gemmImpl is one implementation under test, with Sgemm's signature.
@@ -127,12 +130,8 @@ func runGemmCase(t *testing.T, impl gemmImpl, tc gemmCase, rng *rand.Rand) {
 	SgemmRef(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a.data, a.ld, b.data, b.ld, tc.beta, want, c.ld)
 	impl.fn(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a.data, a.ld, b.data, b.ld, tc.beta, c.data, c.ld)
 
-	if !slices.Equal(a.data, a0) || !slices.Equal(b.data, b0) {
-		t.Fatalf("%s(%v) modified A or B", impl.name, tc)
-	}
-	if err := c.checkGuards(); err != nil {
-		t.Fatalf("%s(%v): %v", impl.name, tc, err)
-	}
+	require.True(t, slices.Equal(a.data, a0) && slices.Equal(b.data, b0), "%s(%v) modified A or B", impl.name, tc)
+	require.NoError(t, c.checkGuards(), "%s(%v)", impl.name, tc)
 	eps := float64(2*(tc.k+2)) * 0x1p-23
 	for i := 0; i < tc.m; i++ {
 		for j := 0; j < tc.n; j++ {
@@ -254,14 +253,9 @@ func TestSgemmGEMV(t *testing.T) {
 				want := slices.Clone(c.data)
 				SgemmRef(false, transB, m, 1, k, 1.5, a.data, a.ld, b[:k], ldb, beta, want, c.ld)
 				Sgemm(false, transB, m, 1, k, 1.5, a.data, a.ld, b[:k], ldb, beta, c.data, c.ld)
-				if err := c.checkGuards(); err != nil {
-					t.Fatalf("GEMV transB=%v m=%d k=%d: %v", transB, m, k, err)
-				}
+				require.NoError(t, c.checkGuards(), "GEMV transB=%v m=%d k=%d", transB, m, k)
 				for i := 0; i < m; i++ {
-					got, w := c.data[i*c.ld], want[i*c.ld]
-					if math.Abs(float64(got-w)) > 1e-4*float64(k) {
-						t.Fatalf("GEMV transB=%v m=%d k=%d beta=%v: C[%d] = %v; want %v", transB, m, k, beta, i, got, w)
-					}
+					require.InDelta(t, want[i*c.ld], c.data[i*c.ld], tolConv*float64(k), "GEMV transB=%v m=%d k=%d beta=%v: C[%d]", transB, m, k, beta, i)
 				}
 			}
 		}
@@ -277,29 +271,16 @@ func TestSgemmNaN(t *testing.T) {
 		c := make([]float32, 4)
 		impl.fn(false, false, 2, 2, 2, 1, a, 2, b, 2, 0, c, 2)
 		for i, v := range c {
-			if !math.IsNaN(float64(v)) {
-				t.Errorf("%s: C[%d] = %v; want NaN (0*NaN or 0*Inf)", impl.name, i, v)
-			}
+			assert.True(t, math.IsNaN(float64(v)), "%s: C[%d] = %v; want NaN (0*NaN or 0*Inf)", impl.name, i, v)
 		}
 	}
 }
 
 func TestSgemmPanics(t *testing.T) {
-	panics := func(fn func()) (ok bool) {
-		defer func() { ok = recover() != nil }()
-		fn()
-		return false
-	}
 	s := make([]float32, 16)
-	if !panics(func() { Sgemm(false, false, -1, 2, 2, 1, s, 2, s, 2, 0, s, 2) }) {
-		t.Error("negative m did not panic")
-	}
-	if !panics(func() { Sgemm(false, false, 2, 2, 2, 1, s, 1, s, 2, 0, s, 2) }) {
-		t.Error("lda < k did not panic")
-	}
-	if !panics(func() { Sgemm(false, false, 4, 4, 4, 1, s, 4, s, 4, 0, s[:15], 4) }) {
-		t.Error("short C did not panic")
-	}
+	assert.Panics(t, func() { Sgemm(false, false, -1, 2, 2, 1, s, 2, s, 2, 0, s, 2) }, "negative m")
+	assert.Panics(t, func() { Sgemm(false, false, 2, 2, 2, 1, s, 1, s, 2, 0, s, 2) }, "lda < k")
+	assert.Panics(t, func() { Sgemm(false, false, 4, 4, 4, 1, s, 4, s, 4, 0, s[:15], 4) }, "short C")
 }
 
 // testKernels returns every microkernel of this machine (and the plain-Go

@@ -4,6 +4,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // checkCover runs ParallelFor and checks that every index is visited once and
@@ -12,17 +15,13 @@ func checkCover(t *testing.T, n, grain int) {
 	t.Helper()
 	hits := make([]atomic.Int32, max(n, 0))
 	ParallelFor(n, grain, func(lo, hi int) {
-		if hi-lo < grain && hi != n {
-			t.Errorf("ParallelFor(%d, %d): range [%d, %d) shorter than grain", n, grain, lo, hi)
-		}
+		assert.False(t, hi-lo < grain && hi != n, "ParallelFor(%d, %d): range [%d, %d) shorter than grain", n, grain, lo, hi)
 		for i := lo; i < hi; i++ {
 			hits[i].Add(1)
 		}
 	})
 	for i := range hits {
-		if h := hits[i].Load(); h != 1 {
-			t.Fatalf("ParallelFor(%d, %d): index %d visited %d times; want 1", n, grain, i, h)
-		}
+		require.Equal(t, int32(1), hits[i].Load(), "ParallelFor(%d, %d): visits of index %d", n, grain, i)
 	}
 }
 
@@ -53,8 +52,7 @@ func TestParallelForNested(t *testing.T) {
 						})
 					}
 				})
-				if got := sum.Load(); got != 59*60/2 {
-					t.Errorf("nested sum = %d; want %d", got, 59*60/2)
+				if !assert.Equal(t, int64(59*60/2), sum.Load(), "nested sum") {
 					return
 				}
 			}
