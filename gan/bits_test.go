@@ -8,7 +8,9 @@ import (
 	"github.com/gantry-go/gantry/data"
 	"github.com/gantry-go/gantry/gan"
 	"github.com/gantry-go/gantry/internal/kernels"
+	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/tensor"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -87,5 +89,30 @@ func TestTrainingBitsPinned(t *testing.T) {
 			}
 			require.Equal(t, want[tc.name], got, "capability %s", kernels.Capability())
 		})
+	}
+}
+
+// TestGeneratorStepRestoresCritic: the generator step freezes the critic's
+// parameters for its Backward and must leave them as it found them: the
+// trainable ones trainable, one the caller froze frozen, with no gradient.
+func TestGeneratorStepRestoresCritic(t *testing.T) {
+	m, err := gan.New(tinyCfg, rng(1))
+	require.NoError(t, err)
+	var frozen string
+	for name, p := range nn.Parameters(m.D) {
+		frozen = name
+		p.Freeze()
+		break
+	}
+	_, err = gan.Train(context.Background(), m, tinyData(8, 0), gan.Options{Iterations: 2, BatchSize: 4, NCritic: 1, Seed: 1})
+	require.NoError(t, err)
+	for name, p := range nn.Parameters(m.D) {
+		if name == frozen {
+			assert.True(t, p.Frozen(), name)
+			assert.Nil(t, p.Grad, name)
+		} else {
+			assert.False(t, p.Frozen(), name)
+			assert.NotNil(t, p.Grad, name)
+		}
 	}
 }

@@ -432,6 +432,20 @@ func (t *Trainer) iteration() (stepStats, error) {
 		st.wass += mean(sr.Value) - mean(sf.Value)
 	}
 
+	// The generator's loss goes through the critic, but only the
+	// generator is stepped: the critic's parameters are frozen for the
+	// step (PyTorch's requires_grad_(False) on D), so that Backward computes
+	// no gradient for them. Only those already holding a gradient are: the
+	// next critic step zeroes it before its Backward, so the bits of
+	// training are unchanged. One with no gradient yet keeps taking the
+	// generator's, which makes the critic's Adam step it with the zero that
+	// ZeroGrad leaves, as it always has.
+	frozen := freezeHeld(t.optD)
+	defer func() {
+		for _, p := range frozen {
+			p.Unfreeze()
+		}
+	}()
 	fl := t.fakeLabels()
 	z := tensor.RandN(t.r, o.BatchSize, cfg.ZDim)
 	xf := t.augment(m.G.ForwardLabels(autograd.Const(z), fl))
@@ -471,6 +485,19 @@ func (t *Trainer) iteration() (stepStats, error) {
 		updateEMA(m.EMA, m.G, t.o.EMA)
 	}
 	return st, nil
+}
+
+// freezeHeld freezes the parameters of opt that require gradients and
+// hold one, leaving their Grad as it is, and returns them.
+func freezeHeld(opt optim.Optimizer) []*nn.Param {
+	var ps []*nn.Param
+	for _, p := range opt.Params() {
+		if !p.Param.Frozen() && p.Param.Grad != nil {
+			p.Param.SetRequiresGrad(false)
+			ps = append(ps, p.Param)
+		}
+	}
+	return ps
 }
 
 func (t *Trainer) fakeLabels() []int {
