@@ -57,10 +57,17 @@ func main() {
 			autograd.Backward(loss)
 			od.Step()
 		}
+		// As gan's Trainer: the critic is frozen for the generator step.
+		for _, p := range nn.Parameters(m.D) {
+			p.SetRequiresGrad(false)
+		}
 		loss := losses.WassersteinG(m.D.Forward(m.G.Forward(autograd.Const(tensor.RandN(r, B, 128)))))
 		og.ZeroGrad()
 		autograd.Backward(loss)
 		og.Step()
+		for _, p := range nn.Parameters(m.D) {
+			p.SetRequiresGrad(true)
+		}
 	}
 	iter() // warm up
 	if *prof != "" {
