@@ -8,6 +8,23 @@
 //
 //	src, err := sources.MNIST()                 // a *gan.Model
 //	src, err := sources.Open("shipped:fashion") // by name, as the command line takes it
+//
+// # Quality
+//
+// Each source is measured by Evaluate: 1,000 samples of its EMA generator
+// against 1,000 held-out test images its training never saw, on gantry-gray
+// features (not Inception: these numbers compare only with each other).
+// For scale, 1,000 real training images score 5.5 against the MNIST
+// held-out part. The FID of the MNIST source over its training, measured
+// by the trainer every 250 iterations:
+//
+//	iteration      0     250     500     750    1000
+//	FID        509.4   264.4    94.2    42.5    27.0
+//
+// Shipped in float16 (half the size of float32), it scores 28.3 by
+// Evaluate (28.3 in float32 too). The models' README.md has the same for
+// every source, with its sample grid. TestShippedFID holds each to its
+// recorded value plus 2%.
 package sources
 
 import (

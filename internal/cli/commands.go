@@ -14,7 +14,7 @@ func init() {
 			usage: "gantry demo [--quick] [--iters N] [--json]",
 			about: `The main job in one command, on shipped data with no download: fine-tune the shipped MNIST
 source on a class-balanced 1,000-image subset of the embedded Fashion-MNIST (the target), train
-the same network from scratch with the same budget (150 iterations of batch 16, lr 1e-4), measure
+the same network from scratch with the same budget (120 iterations of batch 16, lr 1e-4), measure
 both six times with FID and KID on gantry-gray features against 1,000 held-out Fashion-MNIST
 images, and write report.html with both runs side by side. The default is sized for 10 minutes on
 two quiet cores; --quick takes about a minute. With --json the last line is one object with

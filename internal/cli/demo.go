@@ -20,7 +20,7 @@ import (
 // The demo's budgets. The default fits 10 minutes on a 2-core machine
 // (docs in README.md: "The demo"); --quick about a minute.
 const (
-	demoIters      = 150
+	demoIters      = 120
 	demoEvalN      = 1000
 	demoQuickIters = 20
 	demoQuickEvalN = 250

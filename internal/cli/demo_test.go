@@ -72,7 +72,7 @@ func TestDemoDefaultsDryRun(t *testing.T) {
 	src := tinyModel(t, gan.Config{Resolution: 32, Channels: 1, Width: 16})
 	code, stdout, errOut := run(t, "demo", "--dry-run", "--source", src, "--json")
 	require.Equal(t, ExitOK, code, "demo --dry-run: %s", errOut)
-	for _, want := range []string{`"iterations":150`, `"batch_size":16`, `"lr":0.0001`, `"images":1000`, `"samples":1000`} {
+	for _, want := range []string{`"iterations":120`, `"batch_size":16`, `"lr":0.0001`, `"images":1000`, `"samples":1000`} {
 		assert.Contains(t, stdout, want, "dry run")
 	}
 }
