@@ -10,6 +10,7 @@ import (
 	"github.com/gantry-go/gantry/data/shipped"
 	"github.com/gantry-go/gantry/gan"
 	"github.com/gantry-go/gantry/sources"
+	"github.com/gantry-go/gantry/tensor"
 	"github.com/gantry-go/gantry/transfer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,7 +19,14 @@ import (
 // Fine-tuning the shipped MNIST source on 1,000 Fashion-MNIST images beats
 // training the same network from scratch with the same budget: lower FID on
 // the held-out Fashion-MNIST part. (The paper's central claim, in little.)
+//
+// It takes about a minute on two quiet cores with the assembly kernels, many
+// more with the plain-Go ones (-tags noasm, GANTRY_CPU_CAPABILITY=generic),
+// where it is skipped, as with -short.
 func TestPretrainedBeatsScratchOnShippedData(t *testing.T) {
+	if testing.Short() || tensor.Kernels() == "generic" {
+		t.Skipf("two fine-tunings of 20 iterations; skipped with -short and on the %s kernels", tensor.Kernels())
+	}
 	src, err := sources.MNIST()
 	if errors.Is(err, sources.ErrNotShipped) {
 		t.Skip("the MNIST source is not shipped in this version")
