@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -63,7 +62,7 @@ func shipSource(name string, src source, run, dir string) error {
 	if err != nil {
 		return err
 	}
-	stats, err := readStats(filepath.Join(run, gan.StatsFile), it)
+	secPerIter, err := medianSecPerIter(filepath.Join(run, gan.StatsFile), it)
 	if err != nil {
 		return err
 	}
@@ -73,9 +72,9 @@ func shipSource(name string, src source, run, dir string) error {
 	}
 	rec := sources.Record{
 		Check: check,
-		Name:  name, Iteration: stats.iteration, FID: rep.FID.Value, KID: rep.KID.Value, FIDFloat32: full.FID.Value,
-		RealVsReal: rvr, Protocol: rep.FID.String(), SecPerIter: stats.secPerIter, CPU: cpuModel(),
-		Command: fmt.Sprintf("go run ./internal/cmd/trainsource -source %s -out runs/source-%s -iters %d", name, name, stats.iteration),
+		Name:  name, Iteration: it, FID: rep.FID.Value, KID: rep.KID.Value, FIDFloat32: full.FID.Value,
+		RealVsReal: rvr, Protocol: rep.FID.String(), SecPerIter: secPerIter, CPU: cpuModel(),
+		Command: fmt.Sprintf("go run ./internal/cmd/trainsource -source %s -out runs/source-%s -iters %d", name, name, it),
 	}
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
@@ -88,7 +87,7 @@ func shipSource(name string, src source, run, dir string) error {
 	if err := gan.SaveGrid(filepath.Join(dir, name+".png"), grid, 8); err != nil {
 		return err
 	}
-	curve, err := fidCurve(filepath.Join(run, gan.MetricFile("fid")))
+	curve, err := fidCurve(run)
 	if err != nil {
 		return err
 	}
@@ -121,11 +120,6 @@ func realVsReal(name string) (float64, error) {
 	return metrics.Compare(a, b, rand.New(rand.NewPCG(1, 0)), metrics.Options{}).FID.Value, nil
 }
 
-type runStats struct {
-	iteration  int
-	secPerIter float64
-}
-
 // checkpointIteration reads the iteration from a checkpoint's file name.
 func checkpointIteration(path string) (int, error) {
 	m := regexp.MustCompile(`checkpoint-(\d+)\.safetensors$`).FindStringSubmatch(path)
@@ -135,42 +129,37 @@ func checkpointIteration(path string) (int, error) {
 	return strconv.Atoi(m[1])
 }
 
-// readStats reads the run's stats lines up to iteration upTo (a run killed
-// after its last checkpoint logs intervals that its resume repeats): the
-// iteration reached and the median time per iteration over the logged
-// intervals, which a machine busy for part of a long run moves less than the
-// mean.
-func readStats(path string, upTo int) (runStats, error) {
+// medianSecPerIter reads the run's stats lines up to iteration upTo (a run
+// killed after its last checkpoint logs intervals that its resume repeats)
+// and returns the median time per iteration over the logged intervals,
+// which a machine busy for part of a long run moves less than the mean.
+func medianSecPerIter(path string, upTo int) (float64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return runStats{}, err
+		return 0, err
 	}
 	defer f.Close()
-	var st runStats
 	var secs []float64
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var line struct {
-			Iteration  int `json:"iteration"`
-			Iterations int `json:"iterations"`
-			Timing     struct {
+			Iteration int `json:"iteration"`
+			Timing    struct {
 				SecPerIter float64 `json:"sec_per_iter"`
 			} `json:"timing"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			return st, fmt.Errorf("%s: %w", path, err)
+			return 0, fmt.Errorf("%s: %w", path, err)
 		}
-		if line.Iteration > upTo {
-			continue
+		if line.Iteration <= upTo {
+			secs = append(secs, line.Timing.SecPerIter)
 		}
-		secs = append(secs, line.Timing.SecPerIter)
 	}
-	if len(secs) > 0 {
-		slices.Sort(secs)
-		st.secPerIter = secs[len(secs)/2]
+	if len(secs) == 0 {
+		return 0, sc.Err()
 	}
-	st.iteration = upTo
-	return st, sc.Err()
+	slices.Sort(secs)
+	return secs[len(secs)/2], sc.Err()
 }
 
 type point struct {
@@ -178,21 +167,16 @@ type point struct {
 	fid float64
 }
 
-func fidCurve(path string) ([]point, error) {
-	b, err := os.ReadFile(path)
+// fidCurve is the FID the trainer measured over the run, from its metric
+// file (gan.ReadMetrics).
+func fidCurve(run string) ([]point, error) {
+	recs, err := gan.ReadMetrics(run)
 	if err != nil {
 		return nil, err
 	}
 	var pts []point
-	for _, l := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
-		var line struct {
-			Iteration int            `json:"iteration"`
-			Result    metrics.Result `json:"result"`
-		}
-		if err := json.Unmarshal(l, &line); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		pts = append(pts, point{it: line.Iteration, fid: line.Result.Value})
+	for _, r := range recs["fid"] {
+		pts = append(pts, point{it: r.Iteration, fid: r.Result.Value})
 	}
 	return pts, nil
 }
