@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"slices"
+
+	"github.com/gantry-go/gantry/internal/kernels"
 )
 
 // BroadcastShapes returns the shape that NumPy broadcasting gives operands of
@@ -102,16 +104,35 @@ func newPlan(out []int, shapes ...[]int) bcastPlan {
 }
 
 // each calls fn once per run of the innermost dimension, with the starting
-// offset of each operand and the output offset (outputs are compact).
+// offset of each operand and the output offset (outputs are compact). Runs
+// are split across the kernels' workers when there are parallelGrain
+// elements or more, so fn must be safe to call concurrently on different
+// runs; each run is computed as it would be serially, so results do not
+// depend on the thread count.
 func (p bcastPlan) each(fn func(out int, offs []int)) {
+	outer := 1
+	for _, d := range p.dims[:len(p.dims)-1] {
+		outer *= d
+	}
+	kernels.ParallelFor(outer, max(1, parallelGrain/max(1, p.inner)), func(lo, hi int) {
+		p.eachRange(lo, hi, fn)
+	})
+}
+
+// eachRange is each over the runs [lo, hi) of the outer dimensions.
+func (p bcastPlan) eachRange(lo, hi int, fn func(out int, offs []int)) {
 	nd := len(p.dims)
 	idx := make([]int, nd)
 	offs := make([]int, len(p.strides))
-	outer := 1
-	for _, d := range p.dims[:nd-1] {
-		outer *= d
+	// Position the counter at run lo.
+	for d, r := nd-2, lo; d >= 0; d-- {
+		idx[d] = r % p.dims[d]
+		r /= p.dims[d]
+		for k := range offs {
+			offs[k] += idx[d] * p.strides[k][d]
+		}
 	}
-	for o := 0; o < outer; o++ {
+	for o := lo; o < hi; o++ {
 		fn(o*p.inner, offs)
 		// advance the counter over the outer dimensions
 		for d := nd - 2; d >= 0; d-- {

@@ -90,6 +90,10 @@ func TestBroadcastBinary(t *testing.T) {
 		{[]int{4, 1, 3, 1}, []int{1, 2, 1, 6}},
 		{[]int{64, 8, 5, 5}, []int{1, 8, 1, 1}},
 		{[]int{300, 300}, []int{300, 300}}, // parallel path
+		// Broadcast runs split across workers, starting mid-counter.
+		{[]int{20, 16, 16, 16}, []int{1, 16, 1, 1}},
+		{[]int{7, 33, 5, 41}, []int{7, 1, 5, 1}},
+		{[]int{3, 1, 40, 60}, []int{1, 20, 1, 60}},
 	}
 	ops := []struct {
 		name string
@@ -110,9 +114,11 @@ func TestBroadcastBinary(t *testing.T) {
 			got := op.f(a, b)
 			want := BroadcastShapes(c.a, c.b)
 			require.Equal(t, want, got.Shape(), "%s(%v, %v) shape", op.name, c.a, c.b)
+			var ref []float32 // row-major, as got's data
 			eachIndex(want, func(idx []int) {
-				require.Equal(t, op.ref(naiveAt(a, idx), naiveAt(b, idx)), got.At(idx...), "%s(%v, %v) at %v", op.name, c.a, c.b, idx)
+				ref = append(ref, op.ref(naiveAt(a, idx), naiveAt(b, idx)))
 			})
+			require.Equal(t, ref, got.Data(), "%s(%v, %v)", op.name, c.a, c.b)
 		}
 	}
 }
@@ -399,10 +405,27 @@ func TestFusedMulAddMulSumTo(t *testing.T) {
 		{[]int{4, 3, 5, 2}, []int{4, 3, 1, 1}, []int{4, 3, 1, 1}},
 		{[]int{2, 3}, []int{3}, []int{2, 1}},
 		{[]int{5}, []int{}, []int{5}},
+		{[]int{20, 16, 16, 16}, []int{1, 16, 1, 1}, []int{1, 16, 1, 1}}, // parallel runs
+		{[]int{9, 40, 11, 13}, []int{9, 40, 1, 1}, []int{1, 40, 11, 1}},
 	} {
 		a, w, b := RandN(r, c.a...), RandN(r, c.w...), RandN(r, c.b...)
 		got, want := MulAdd(a, w, b), Add(Mul(a, w), b)
 		assertClose(t, want, got, tolElem, tolElem, "MulAdd(%v, %v, %v)", c.a, c.w, c.b)
+		// Exact, element by element, on every path (row-major references).
+		var fma, bw, sel []float32
+		eachIndex(c.a, func(idx []int) {
+			x, wv, bv := naiveAt(a, idx), naiveAt(w, idx), naiveAt(b, idx)
+			fma = append(fma, x*wv+bv)
+			bw = append(bw, wv)
+			if x > 0 {
+				sel = append(sel, wv)
+			} else {
+				sel = append(sel, bv)
+			}
+		})
+		require.Equal(t, fma, got.Data(), "MulAdd(%v, %v, %v)", c.a, c.w, c.b)
+		require.Equal(t, bw, BroadcastTo(w, c.a...).Data(), "BroadcastTo(%v, %v)", c.w, c.a)
+		require.Equal(t, sel, Where(Gt(a, Zeros(c.b...)), w, b).Data(), "Where(%v > 0, %v, %v)", c.a, c.w, c.b)
 		g := RandN(r, c.a...)
 		got, want = MulSumTo(g, a, c.w...), SumTo(Mul(g, a), c.w...)
 		assertClose(t, want, got, tolConv, tolSum, "MulSumTo(%v -> %v)", c.a, c.w)
