@@ -4,7 +4,7 @@
 // loading, logging or checks) and, with -trainer, the same iterations
 // through gan's Trainer, to measure what the trainer adds.
 //
-//	go run ./internal/cmd/stepprof -d 16 -batch 64 -iters 3 [-trainer] [-cpuprofile cpu.out]
+//	go run ./internal/cmd/stepprof -d 16 -batch 64 -iters 3 [-trainer] [-cpuprofile cpu.out] [-memprofile mem.out]
 package main
 
 import (
@@ -14,6 +14,7 @@ import (
 	"log"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -33,6 +34,7 @@ func main() {
 	iters := flag.Int("iters", 3, "timed iterations")
 	trainer := flag.Bool("trainer", false, "also time the iterations through gan's Trainer")
 	prof := flag.String("cpuprofile", "", "write a CPU profile of the bare step")
+	memprof := flag.String("memprofile", "", "write an allocation profile of the bare step")
 	flag.Parse()
 	cfg := gan.Config{Resolution: *res, Channels: 1, Width: *d}
 	r := rand.New(rand.NewPCG(1, 2))
@@ -78,11 +80,24 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
+	if *memprof != "" {
+		runtime.MemProfileRate = 64 << 10
+	}
 	start := time.Now()
 	for range *iters {
 		iter()
 	}
 	bare := time.Since(start).Seconds() / float64(*iters)
+	if *memprof != "" {
+		f, err := os.Create(*memprof)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			log.Fatal(err)
+		}
+		f.Close()
+	}
 	fmt.Printf("d=%d res=%d batch=%d: %.3f s/iter (bare step)\n", *d, *res, B, bare)
 	if !*trainer {
 		return
