@@ -11,6 +11,7 @@ import (
 	"github.com/gantry-go/gantry/data/shipped"
 	"github.com/gantry-go/gantry/gan"
 	"github.com/gantry-go/gantry/metrics"
+	"github.com/gantry-go/gantry/tensor"
 )
 
 // The protocol every shipped source is measured with: EvalSamples samples of
@@ -44,6 +45,62 @@ func Evaluate(m *gan.Model, name string) (metrics.Report, error) {
 	return metrics.Evaluate(metrics.Gray(), real, m.Sampler().Sample, EvalSamples, r, metrics.Options{}), nil
 }
 
+// LabelAccuracy measures how well a conditional model draws the class it is
+// asked for: the share of EvalSamples samples (equally many of each class,
+// seed EvalSeed) that gantry-gray classifies as their label, against the
+// held-out images' share for scale. The classifier picks among all 20 of its
+// classes (digits, then Fashion-MNIST's), so a sample that looks like
+// clothing, or nothing, counts as wrong.
+//
+// It returns an error for an unconditional model, or for a name whose data
+// are not 10 classes of MNIST or Fashion-MNIST.
+func LabelAccuracy(m *gan.Model, name string) (samples, heldOut float64, err error) {
+	offset := 0 // gantry-gray's first class of the dataset
+	switch name {
+	case NameMNIST, NameMNISTConditional:
+	case NameFashion:
+		offset = 10
+	default:
+		return 0, 0, fmt.Errorf("sources: no shipped source %q", name)
+	}
+	if m.Config.Classes != 10 {
+		return 0, 0, fmt.Errorf("sources: LabelAccuracy of %s: the model has %d classes; want a conditional model of 10", name, m.Config.Classes)
+	}
+	real, err := HeldOut(name)
+	if err != nil {
+		return 0, 0, err
+	}
+	gray := metrics.Gray()
+	labels := make([]int, EvalSamples)
+	for i := range labels {
+		labels[i] = i * 10 / EvalSamples
+	}
+	r := rand.New(rand.NewPCG(EvalSeed, 2))
+	fake := m.Sampler().SampleLabels(EvalSamples, labels, r)
+	return agreement(gray.Classify(fake), labels, offset), agreement(gray.Classify(real.Images()), real.Labels(), offset), nil
+}
+
+// agreement is the share of rows of logits whose largest entry is at
+// offset+labels[i].
+func agreement(logits *tensor.Tensor, labels []int, offset int) float64 {
+	k := logits.Shape()[1]
+	d := logits.Data()
+	hit := 0
+	for i, l := range labels {
+		row := d[i*k : (i+1)*k]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		if best == offset+l {
+			hit++
+		}
+	}
+	return float64(hit) / float64(len(labels))
+}
+
 // Record is what was measured when a source shipped, kept beside its
 // weights as models/NAME.json.
 type Record struct {
@@ -58,6 +115,10 @@ type Record struct {
 	// RealVsReal is FID between 1,000 training images and the held-out
 	// images: the floor a perfect generator would reach, for scale.
 	RealVsReal float64 `json:"fid_real_vs_real"`
+	// LabelAccuracy and HeldOutAccuracy are LabelAccuracy's values, for a
+	// conditional source only.
+	LabelAccuracy   float64 `json:"label_accuracy,omitempty"`
+	HeldOutAccuracy float64 `json:"held_out_accuracy,omitempty"`
 	// Protocol is the FID result's description (extractor, sample counts).
 	Protocol string `json:"protocol"`
 	// SecPerIter and CPU are the training's median time per iteration and

@@ -24,7 +24,9 @@
 // Shipped in float16 (half the size of float32), it scores 28.3 by
 // Evaluate (28.3 in float32 too). The models' README.md has the same for
 // every source, with its sample grid. TestShippedFID holds each to its
-// recorded value plus 2%.
+// recorded value plus 2%. A conditional source is also measured by
+// LabelAccuracy: how often gantry-gray sees in a sample the class it was
+// drawn for, held to its record minus 2 points.
 package sources
 
 import (

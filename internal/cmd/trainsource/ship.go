@@ -76,6 +76,11 @@ func shipSource(name string, src source, run, dir string) error {
 		RealVsReal: rvr, Protocol: rep.FID.String(), SecPerIter: secPerIter, CPU: cpuModel(),
 		Command: fmt.Sprintf("go run ./internal/cmd/trainsource -source %s -out runs/source-%s -iters %d", name, name, it),
 	}
+	if half.Config.Classes > 0 {
+		if rec.LabelAccuracy, rec.HeldOutAccuracy, err = sources.LabelAccuracy(half, name); err != nil {
+			return err
+		}
+	}
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return err
@@ -83,8 +88,7 @@ func shipSource(name string, src source, run, dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, name+".json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	grid := half.Sampler().Sample(64, rand.New(rand.NewPCG(sources.EvalSeed, 1)))
-	if err := gan.SaveGrid(filepath.Join(dir, name+".png"), grid, 8); err != nil {
+	if err := saveGrid(filepath.Join(dir, name+".png"), half.Sampler()); err != nil {
 		return err
 	}
 	curve, err := fidCurve(run)
@@ -93,6 +97,20 @@ func shipSource(name string, src source, run, dir string) error {
 	}
 	fmt.Printf("%s: iteration %d, FID %.3f (float16) vs %.3f (float32), real vs real %.3f\n", name, rec.Iteration, rec.FID, rec.FIDFloat32, rvr)
 	return updateReadme(filepath.Join(dir, "README.md"), name, section(rec, src, curve))
+}
+
+// saveGrid writes the source's picture: 64 samples in 8 rows, or for a
+// conditional generator one row of 10 samples per class.
+func saveGrid(path string, g *gan.Generator) error {
+	r := rand.New(rand.NewPCG(sources.EvalSeed, 1))
+	if k := g.Config.Classes; k > 0 {
+		labels := make([]int, k*10)
+		for i := range labels {
+			labels[i] = i / 10
+		}
+		return gan.SaveGrid(path, g.SampleLabels(len(labels), labels, r), 10)
+	}
+	return gan.SaveGrid(path, g.Sample(64, r), 8)
 }
 
 // realVsReal is FID between 1,000 training images (from the shipped part)
@@ -209,11 +227,18 @@ func cpuModel() string {
 func section(rec sources.Record, src source, curve []point) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "## %s\n\n![samples of %s](%s.png)\n\n", rec.Name, rec.Name, rec.Name)
-	fmt.Fprintf(&s, "- Model: %s, WGAN-GP (n_critic 5, λ 10, Adam 1e-4 (0, 0.9)), batch 64, EMA 0.995; float16 storage.\n", src.cfg)
+	loss := "WGAN-GP (n_critic 5, λ 10, Adam 1e-4 (0, 0.9))"
+	if src.cfg.Classes > 0 {
+		loss += " with the AC-GAN class head (cross-entropy weight 1 in both losses)"
+	}
+	fmt.Fprintf(&s, "- Model: %s, %s, batch 64, EMA 0.995; float16 storage.\n", src.cfg, loss)
 	fmt.Fprintf(&s, "- Data: the full training set (60,000 images) of %s, resized to 32x32.\n", licences[strings.TrimSuffix(rec.Name, "-cond")])
 	fmt.Fprintf(&s, "- Command (seed %d, fixed in the command): `%s`\n", src.seed, rec.Command)
 	fmt.Fprintf(&s, "- Iterations: %d; %.2f s per iteration (the median of the logged intervals) on %s, 2 cores.\n", rec.Iteration, rec.SecPerIter, rec.CPU)
 	fmt.Fprintf(&s, "- FID against the held-out test images: **%.2f** (float32 weights: %.2f; real training images vs held-out: %.2f). Protocol: %s, seed %d.\n\n", rec.FID, rec.FIDFloat32, rec.RealVsReal, rec.Protocol, sources.EvalSeed)
+	if rec.HeldOutAccuracy > 0 {
+		fmt.Fprintf(&s, "- Conditioning: gantry-gray classifies %.1f%% of %d samples (equally many per class, seed %d) as the class they were drawn for; %.1f%% of the held-out images as their label. The picture has one row per class.\n\n", 100*rec.LabelAccuracy, sources.EvalSamples, sources.EvalSeed, 100*rec.HeldOutAccuracy)
+	}
 	s.WriteString("FID over training (EMA generator, 1,000 samples vs the 1,000 held-out images, gantry-gray):\n\n| iteration | FID |\n| ---: | ---: |\n")
 	for _, p := range curve {
 		fmt.Fprintf(&s, "| %d | %.2f |\n", p.it, p.fid)

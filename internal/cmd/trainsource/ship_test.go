@@ -20,53 +20,72 @@ import (
 )
 
 // Shipping a (tiny) run writes the float16 weights, the record, the grid and
-// the README section, and the weights load and measure as recorded.
+// the README section, and the weights load and measure as recorded; a
+// conditional source also records how often its samples show their class.
 func TestShip(t *testing.T) {
-	run, dir := t.TempDir(), t.TempDir()
 	train, err := shipped.MNIST(data.Resolution(32))
 	require.NoError(t, err)
 	held, err := shipped.MNISTEval(data.Resolution(32))
 	require.NoError(t, err)
-	m, err := gan.New(gan.Config{Resolution: 32, Channels: 1, Width: 2}, rand.New(rand.NewPCG(1, 1)))
-	require.NoError(t, err)
-	_, err = gan.Train(context.Background(), m, train, gan.Options{
-		Iterations: 2, BatchSize: 8, NCritic: 1, EMA: 0.9, Dir: run, LogEvery: 1,
-		Eval: &gan.Eval{Every: 1, Real: held, Samples: 50, Metrics: []string{"fid"}},
-	})
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "README.md"), []byte("# models\n"), 0o644))
-	log, err := os.ReadFile(filepath.Join(run, gan.LogFile))
-	require.NoError(t, err)
-	assert.Contains(t, string(log), fmt.Sprintf("kernels %s, %d threads", tensor.Kernels(), runtime.GOMAXPROCS(0)), "the trainer's start line")
+	for _, name := range []string{"mnist", "mnist-cond"} {
+		t.Run(name, func(t *testing.T) {
+			run, dir := t.TempDir(), t.TempDir()
+			cfg := recipes[name].cfg
+			cfg.Width = 2
+			m, err := gan.New(cfg, rand.New(rand.NewPCG(1, 1)))
+			require.NoError(t, err)
+			_, err = gan.Train(context.Background(), m, train, gan.Options{
+				Iterations: 2, BatchSize: 8, NCritic: 1, EMA: 0.9, Dir: run, LogEvery: 1,
+				Eval: &gan.Eval{Every: 1, Real: held, Samples: 50, Metrics: []string{"fid"}},
+			})
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "README.md"), []byte("# models\n"), 0o644))
+			log, err := os.ReadFile(filepath.Join(run, gan.LogFile))
+			require.NoError(t, err)
+			assert.Contains(t, string(log), fmt.Sprintf("kernels %s, %d threads", tensor.Kernels(), runtime.GOMAXPROCS(0)), "the trainer's start line")
 
-	require.NoError(t, shipSource("mnist", recipes["mnist"], run, dir))
-	for _, f := range []string{"mnist.safetensors", "mnist.json", "mnist.png"} {
-		assert.FileExists(t, filepath.Join(dir, f))
+			require.NoError(t, shipSource(name, recipes[name], run, dir))
+			for _, f := range []string{".safetensors", ".json", ".png"} {
+				assert.FileExists(t, filepath.Join(dir, name+f))
+			}
+			var rec sources.Record
+			b, err := os.ReadFile(filepath.Join(dir, name+".json"))
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(b, &rec))
+			assert.Equal(t, 2, rec.Iteration)
+			assert.Equal(t, 2, rec.Check.Iteration)
+			assert.Len(t, rec.Check.SHA256, 64)
+			assert.Equal(t, tensor.Kernels(), rec.Check.Kernels)
+			assert.Equal(t, runtime.GOMAXPROCS(0), rec.Check.Threads)
+			assert.InDelta(t, rec.FIDFloat32, rec.FID, 0.01*rec.FIDFloat32)
+			back, err := gan.Load(filepath.Join(dir, name+".safetensors"))
+			require.NoError(t, err)
+			rep, err := sources.Evaluate(back, name)
+			require.NoError(t, err)
+			assert.Equal(t, rec.FID, rep.FID.Value)
+
+			readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+			require.NoError(t, err)
+			assert.Contains(t, string(readme), "<!-- source:"+name+" -->")
+			assert.Contains(t, string(readme), "| 2 |")
+			if cfg.Classes > 0 {
+				acc, heldAcc, err := sources.LabelAccuracy(back, name)
+				require.NoError(t, err)
+				assert.Equal(t, acc, rec.LabelAccuracy)
+				assert.Greater(t, rec.HeldOutAccuracy, 0.9)
+				assert.Equal(t, heldAcc, rec.HeldOutAccuracy)
+				assert.Contains(t, string(readme), "one row per class")
+				assert.Contains(t, string(readme), "AC-GAN class head")
+			} else {
+				assert.Zero(t, rec.HeldOutAccuracy)
+				assert.NotContains(t, string(readme), "Conditioning")
+			}
+			// Shipping again replaces the section rather than adding one.
+			require.NoError(t, shipSource(name, recipes[name], run, dir))
+			again, _ := os.ReadFile(filepath.Join(dir, "README.md"))
+			assert.Equal(t, len(readme), len(again))
+		})
 	}
-	var rec sources.Record
-	b, err := os.ReadFile(filepath.Join(dir, "mnist.json"))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(b, &rec))
-	assert.Equal(t, 2, rec.Iteration)
-	assert.Equal(t, 2, rec.Check.Iteration)
-	assert.Len(t, rec.Check.SHA256, 64)
-	assert.Equal(t, tensor.Kernels(), rec.Check.Kernels)
-	assert.Equal(t, runtime.GOMAXPROCS(0), rec.Check.Threads)
-	assert.InDelta(t, rec.FIDFloat32, rec.FID, 0.01*rec.FIDFloat32)
-	back, err := gan.Load(filepath.Join(dir, "mnist.safetensors"))
-	require.NoError(t, err)
-	rep, err := sources.Evaluate(back, "mnist")
-	require.NoError(t, err)
-	assert.Equal(t, rec.FID, rep.FID.Value)
-
-	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
-	require.NoError(t, err)
-	assert.Contains(t, string(readme), "<!-- source:mnist -->")
-	assert.Contains(t, string(readme), "| 2 |")
-	// Shipping again replaces the section rather than adding one.
-	require.NoError(t, shipSource("mnist", recipes["mnist"], run, dir))
-	again, _ := os.ReadFile(filepath.Join(dir, "README.md"))
-	assert.Equal(t, len(readme), len(again))
 }
 
 // The check records the kernels and threads of the run's first session, from
