@@ -83,18 +83,9 @@ func LabelAccuracy(m *gan.Model, name string) (samples, heldOut float64, err err
 // agreement is the share of rows of logits whose largest entry is at
 // offset+labels[i].
 func agreement(logits *tensor.Tensor, labels []int, offset int) float64 {
-	k := logits.Shape()[1]
-	d := logits.Data()
 	hit := 0
-	for i, l := range labels {
-		row := d[i*k : (i+1)*k]
-		best := 0
-		for j, v := range row {
-			if v > row[best] {
-				best = j
-			}
-		}
-		if best == offset+l {
+	for i, p := range tensor.ArgMax(logits, 1) {
+		if p == offset+labels[i] {
 			hit++
 		}
 	}

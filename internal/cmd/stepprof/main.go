@@ -96,7 +96,9 @@ func main() {
 		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
 			log.Fatal(err)
 		}
-		f.Close()
+		if err := f.Close(); err != nil {
+			log.Fatal(err)
+		}
 	}
 	fmt.Printf("d=%d res=%d batch=%d: %.3f s/iter (bare step)\n", *d, *res, B, bare)
 	if !*trainer {
