@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/gantry-go/gantry/internal/bufpool"
 	"github.com/gantry-go/gantry/tensor"
 )
 
@@ -151,6 +152,11 @@ func backprop(y, seed *Var, want func(*Var) bool, create bool) map[*Var]*Var {
 		return grads
 	}
 	grads[y] = seed
+	var rel *releaser
+	if !create {
+		rel = newReleaser(order, seed)
+		rel.hold(seed.Value)
+	}
 	need := make([]bool, 0, 4)
 	for i := len(order) - 1; i >= 0; i-- {
 		v := order[i]
@@ -179,22 +185,141 @@ func backprop(y, seed *Var, want func(*Var) bool, create bool) map[*Var]*Var {
 				if !broadcastsTo(in.Value.Shape(), gk.Value.Shape()) {
 					panic(fmt.Sprintf("autograd: rule for %v gave gradient of shape %v for input %d of shape %v", v.fn.prim.op(), gk.Value.Shape(), k, in.Value.Shape()))
 				}
+				rel.consumed(gk.Value)
 				gk = SumTo(gk, in.Value.Shape()...)
 			}
 			if !create && gk.fn != nil {
 				gk = Const(gk.Value)
 			}
 			if prev := grads[in]; prev != nil {
-				grads[in] = Add(prev, gk)
+				sum := Add(prev, gk)
+				grads[in] = sum
+				rel.hold(sum.Value)
+				rel.unhold(prev.Value)
+				rel.consumed(gk.Value)
 			} else {
 				grads[in] = gk
+				rel.hold(gk.Value)
 			}
 		}
 		if !want(v) {
 			delete(grads, v) // free intermediate gradients as we go
+			rel.unhold(g.Value)
 		}
+		rel.flush()
 	}
 	return grads
+}
+
+// releaser gives gradient buffers back to the tensor memory pool during a
+// backward pass that records no graph, as soon as nothing can read them.
+//
+// A buffer is released only if backprop owns it: it first appeared as the
+// result of a rule (or of summing two gradients), and it is not the storage
+// of any value in the graph, of an input to any recorded operation, or of the
+// seed. Storage is identified by its first element, which Reshape views
+// share; a live count of the gradient entries holding each storage keeps a
+// buffer that a rule passed through to several inputs until the last of them
+// is consumed. Candidates are only released by flush, after the node that
+// consumed them is done, and each storage at most once. Nothing that reaches
+// the caller (wanted gradients) is ever released.
+//
+// A nil *releaser does nothing, which is what backprop uses when it records
+// the gradient graph.
+type releaser struct {
+	owned   map[*float32]bool // decided on first sight; false when protected
+	live    map[*float32]int
+	pending []*tensor.Tensor // consumed this node; released by flush if dead
+}
+
+func newReleaser(order []*Var, seed *Var) *releaser {
+	r := &releaser{owned: map[*float32]bool{}, live: map[*float32]int{}}
+	protect := func(t *tensor.Tensor) {
+		if p := storage(t); p != nil {
+			r.owned[p] = false
+		}
+	}
+	for _, v := range order {
+		protect(v.Value)
+		if v.fn != nil {
+			for _, in := range v.fn.inputs {
+				protect(in.Value)
+			}
+		}
+	}
+	protect(seed.Value)
+	return r
+}
+
+// storage returns the address of t's first element, or nil for an empty
+// tensor.
+func storage(t *tensor.Tensor) *float32 {
+	d := t.Data()
+	if len(d) == 0 {
+		return nil
+	}
+	return &d[0]
+}
+
+// see records p's ownership the first time it appears.
+func (r *releaser) see(p *float32) {
+	if _, ok := r.owned[p]; !ok {
+		r.owned[p] = true
+	}
+}
+
+// hold counts one more gradient entry holding t's storage.
+func (r *releaser) hold(t *tensor.Tensor) {
+	if r == nil {
+		return
+	}
+	if p := storage(t); p != nil {
+		r.see(p)
+		r.live[p]++
+	}
+}
+
+// unhold counts one gradient entry fewer holding t's storage and makes it a
+// candidate for release.
+func (r *releaser) unhold(t *tensor.Tensor) {
+	if r == nil {
+		return
+	}
+	if p := storage(t); p != nil {
+		r.live[p]--
+		r.pending = append(r.pending, t)
+	}
+}
+
+// consumed makes t, a temporary the node has finished with, a candidate for
+// release.
+func (r *releaser) consumed(t *tensor.Tensor) {
+	if r == nil {
+		return
+	}
+	if p := storage(t); p != nil {
+		r.see(p)
+		r.pending = append(r.pending, t)
+	}
+}
+
+// flush releases every candidate that backprop owns and no gradient entry
+// holds. A released storage is forgotten, so that the pool handing the same
+// memory to a later result makes it a new, owned buffer.
+func (r *releaser) flush() {
+	if r == nil {
+		return
+	}
+	for _, t := range r.pending {
+		p := storage(t)
+		if own, ok := r.owned[p]; ok && own && r.live[p] <= 0 {
+			delete(r.owned, p)
+			delete(r.live, p)
+			bufpool.Put(t.Data())
+		}
+	}
+	clear(r.pending)
+	r.pending = r.pending[:0]
 }
 
 // broadcastsTo reports whether shape from broadcasts to shape to.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gantry-go/gantry/data"
 	"github.com/gantry-go/gantry/gan"
+	"github.com/gantry-go/gantry/internal/bufpool"
 	"github.com/gantry-go/gantry/internal/kernels"
 	"github.com/gantry-go/gantry/nn"
 	"github.com/gantry-go/gantry/tensor"
@@ -50,6 +51,21 @@ func TestTrainingBitsPinned(t *testing.T) {
 	if want == nil && !record {
 		t.Skipf("no checksums recorded for capability %s", kernels.Capability())
 	}
+	for _, poisoned := range []bool{false, true} {
+		if poisoned && record {
+			break
+		}
+		trainBitsCases(t, want, record, poisoned)
+	}
+}
+
+// trainBitsCases runs TestTrainingBitsPinned's cases. Poisoned, the tensor
+// memory pool fills every buffer autograd releases with NaN and never hands
+// it out again, so a buffer read after its release changes the checksum.
+func trainBitsCases(t *testing.T, want map[string]string, record, poisoned bool) {
+	was := bufpool.SetPoison(poisoned)
+	defer bufpool.SetPoison(was)
+	before := bufpool.ReadStats().Puts
 	for _, tc := range []struct {
 		name  string
 		cfg   gan.Config
@@ -64,7 +80,11 @@ func TestTrainingBitsPinned(t *testing.T) {
 			o.Loss = gan.NonSaturating
 		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
+		name := tc.name
+		if poisoned {
+			name += "/poisoned"
+		}
+		t.Run(name, func(t *testing.T) {
 			r := rng(5)
 			n := 4 * tc.batch
 			x := tensor.RandU(r, -1, 1, n, 1, tc.cfg.Resolution, tc.cfg.Resolution)
@@ -89,6 +109,9 @@ func TestTrainingBitsPinned(t *testing.T) {
 			}
 			require.Equal(t, want[tc.name], got, "capability %s", kernels.Capability())
 		})
+	}
+	if poisoned {
+		assert.Greater(t, bufpool.ReadStats().Puts, before, "the poisoned run released no buffer, so it checked nothing")
 	}
 }
 

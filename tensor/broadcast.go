@@ -161,7 +161,7 @@ func BroadcastTo(t *Tensor, shape ...int) *Tensor {
 	if slices.Equal(t.shape, shape) {
 		return t.Clone()
 	}
-	out := New(shape...)
+	out := newDirty("BroadcastTo", shape)
 	p := newPlan(shape, t.shape)
 	st := p.strides[0][len(p.dims)-1]
 	p.each(func(o int, offs []int) {

@@ -78,7 +78,7 @@ func Conv2dBias(x, w, b *Tensor, p ConvParams) *Tensor {
 	if b != nil && (len(b.shape) != 1 || b.shape[0] != o) {
 		panic(fmt.Sprintf("tensor: Conv2d: bias %v for %d filters: want [%d]", b.shape, o, o))
 	}
-	y := &Tensor{shape: []int{n, o, g.Ho, g.Wo}, data: make([]float32, n*o*g.Ho*g.Wo)}
+	y := New(n, o, g.Ho, g.Wo) // the kernels want it zero
 	var bias []float32
 	if b != nil {
 		bias = b.data

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/gantry-go/gantry/internal/bufpool"
 	"github.com/gantry-go/gantry/internal/kernels"
 )
 
@@ -140,8 +141,7 @@ func binScalar(op binOp, a, b float32) float32 {
 const parallelGrain = 1 << 15
 
 func binary(op binOp, a, b *Tensor) *Tensor {
-	out := &Tensor{shape: broadcastShapes(binNames[op], a.shape, b.shape)}
-	out.data = make([]float32, numel(binNames[op], out.shape))
+	out := newDirty(binNames[op], broadcastShapes(binNames[op], a.shape, b.shape))
 	binaryInto(op, out, a, b)
 	return out
 }
@@ -224,7 +224,7 @@ func MulInto(dst, a, b *Tensor) { binaryInto(opMul, dst, a, b) }
 // It panics if the shapes do not broadcast.
 func Where(cond, a, b *Tensor) *Tensor {
 	shape := broadcastShapes("Where", broadcastShapes("Where", cond.shape, a.shape), b.shape)
-	out := New(shape...)
+	out := newDirty("Where", shape)
 	if len(out.data) == 0 {
 		return out
 	}
@@ -246,7 +246,7 @@ func Where(cond, a, b *Tensor) *Tensor {
 
 // unary applies f to every element, in parallel for large tensors.
 func unary(a *Tensor, f func(dst, src []float32)) *Tensor {
-	out := &Tensor{shape: slices.Clone(a.shape), data: make([]float32, len(a.data))}
+	out := &Tensor{shape: slices.Clone(a.shape), data: bufpool.Get(len(a.data))}
 	kernels.ParallelFor(len(a.data), parallelGrain, func(lo, hi int) {
 		f(out.data[lo:hi], a.data[lo:hi])
 	})
@@ -413,7 +413,7 @@ func Apply(a *Tensor, f func(float32) float32) *Tensor {
 // It panics if g and x differ in shape.
 func LeakyReLUGrad(g, x *Tensor, slope float32) *Tensor {
 	mustSameShape("LeakyReLUGrad", g, x)
-	out := &Tensor{shape: slices.Clone(g.shape), data: make([]float32, len(g.data))}
+	out := &Tensor{shape: slices.Clone(g.shape), data: bufpool.Get(len(g.data))}
 	f := [2]float32{slope, 1}
 	kernels.ParallelFor(len(g.data), parallelGrain, func(lo, hi int) {
 		dst, gs, xs := out.data[lo:hi], g.data[lo:hi], x.data[lo:hi]

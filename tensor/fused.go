@@ -13,7 +13,7 @@ import (
 // It panics if the shapes do not broadcast.
 func MulAdd(a, w, b *Tensor) *Tensor {
 	shape := broadcastShapes("MulAdd", broadcastShapes("MulAdd", a.shape, w.shape), b.shape)
-	out := New(shape...)
+	out := newDirty("MulAdd", shape)
 	if len(out.data) == 0 {
 		return out
 	}

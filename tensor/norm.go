@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/gantry-go/gantry/internal/bufpool"
 	"github.com/gantry-go/gantry/internal/kernels"
 )
 
@@ -25,7 +26,7 @@ func Standardize(x *Tensor, eps float32, axes ...int) (y, mean, variance *Tensor
 		variance = Mean(Square(d), true, ax...)
 		return Mul(d, Rsqrt(AddScalar(variance, eps))), mean, variance
 	}
-	y = &Tensor{shape: slices.Clone(x.shape), data: make([]float32, len(x.data))}
+	y = &Tensor{shape: slices.Clone(x.shape), data: bufpool.Get(len(x.data))}
 	mean, variance = New(kept...), New(kept...)
 	if trailing {
 		r := 1
@@ -104,7 +105,7 @@ func StandardizeGrad(g, xhat, variance *Tensor, eps float32, axes ...int) *Tenso
 		c := Sub(Sub(g, Mean(g, true, ax...)), Mul(xhat, Mean(Mul(g, xhat), true, ax...)))
 		return Mul(c, inv)
 	}
-	dx := &Tensor{shape: slices.Clone(g.shape), data: make([]float32, len(g.data))}
+	dx := &Tensor{shape: slices.Clone(g.shape), data: bufpool.Get(len(g.data))}
 	if trailing {
 		r := 1
 		for _, a := range ax {

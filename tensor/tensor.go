@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+
+	"github.com/gantry-go/gantry/internal/bufpool"
 )
 
 // Tensor is a dense, row-major array of float32 values.
@@ -41,7 +43,13 @@ func numel(op string, shape []int) int {
 // int.
 func New(shape ...int) *Tensor {
 	n := numel("New", shape)
-	return &Tensor{shape: slices.Clone(shape), data: make([]float32, n)}
+	return &Tensor{shape: slices.Clone(shape), data: bufpool.GetZeroed(n)}
+}
+
+// newDirty returns a tensor of the given shape whose values are arbitrary,
+// for an operation that writes every element before anything reads one.
+func newDirty(op string, shape []int) *Tensor {
+	return &Tensor{shape: slices.Clone(shape), data: bufpool.Get(numel(op, shape))}
 }
 
 // Zeros is New: a zero-filled tensor.
