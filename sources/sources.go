@@ -53,8 +53,9 @@ const (
 	// NameFashion is the same architecture trained on Fashion-MNIST's
 	// 60,000 training images.
 	NameFashion = "fashion"
-	// NameMNISTConditional is an AC-GAN with conditional batch norm over
-	// MNIST's 10 digits, for conditional transfer.
+	// NameMNISTConditional is an AC-GAN over MNIST's 10 digits whose
+	// generator takes the one-hot digit concatenated to z (gan.CondConcat),
+	// for conditional transfer.
 	NameMNISTConditional = "mnist-cond"
 )
 

@@ -60,7 +60,7 @@ type source struct {
 var recipes = map[string]source{
 	"mnist":      {"mnist", shipped.DigitClasses, shipped.MNISTEval, gan.Config{Resolution: 32, Channels: 1, Width: 16}, 1},
 	"fashion":    {"fashion-mnist", shipped.FashionClasses, shipped.FashionMNISTEval, gan.Config{Resolution: 32, Channels: 1, Width: 16}, 2},
-	"mnist-cond": {"mnist", shipped.DigitClasses, shipped.MNISTEval, gan.Config{Resolution: 32, Channels: 1, Width: 16, Classes: 10}, 3},
+	"mnist-cond": {"mnist", shipped.DigitClasses, shipped.MNISTEval, gan.Config{Resolution: 32, Channels: 1, Width: 16, Classes: 10, Conditioning: gan.CondConcat}, 3},
 }
 
 func main() {
