@@ -335,3 +335,49 @@ func broadcastsTo(from, to []int) bool {
 	}
 	return true
 }
+
+// Free gives the memory of the values computed on the way to y back for reuse
+// by later tensors: after Backward(loss), Free(loss) lets the next step's
+// forward pass take the activations of this one instead of new, zeroed
+// memory (PyTorch frees a graph's buffers after backward in the same spirit).
+// Leaves and constants (parameters, data, anything made outside the graph)
+// and every value sharing their storage are kept.
+//
+// After Free, y and every Var recorded on the way to y must not be read
+// again, and y cannot be differentiated again: their values may already hold
+// another tensor's numbers. Call it only when nothing computed in the step is
+// still in use.
+func Free(y *Var) {
+	if y == nil || y.fn == nil {
+		return
+	}
+	keep := map[*float32]bool{}
+	var nodes []*Var
+	seen := map[*Var]bool{}
+	var visit func(v *Var)
+	visit = func(v *Var) {
+		if seen[v] {
+			return
+		}
+		seen[v] = true
+		if v.fn == nil {
+			if p := storage(v.Value); p != nil {
+				keep[p] = true
+			}
+			return
+		}
+		nodes = append(nodes, v)
+		for _, in := range v.fn.inputs {
+			visit(in)
+		}
+	}
+	visit(y)
+	for _, v := range nodes {
+		p := storage(v.Value)
+		if p == nil || keep[p] {
+			continue
+		}
+		keep[p] = true // each storage once
+		bufpool.Put(v.Value.Data())
+	}
+}

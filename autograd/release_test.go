@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -62,4 +63,28 @@ func TestBackwardReleasesOnlyDeadBuffers(t *testing.T) {
 			assert.Greater(t, bufpool.ReadStats().Puts, puts, "no buffer was released")
 		})
 	}
+}
+
+// TestFreeKeepsLeaves frees a graph in poison mode: the computed values turn
+// to NaN, the leaves, constants and views of them do not.
+func TestFreeKeepsLeaves(t *testing.T) {
+	const n = 2 * bufpool.MinLen
+	was := bufpool.SetPoison(true)
+	defer bufpool.SetPoison(was)
+	r := rand.New(rand.NewPCG(1, 2))
+	w := Leaf(tensor.RandU(r, -1, 1, n))
+	x := Const(tensor.RandU(r, -1, 1, n))
+	wv, xv := w.Value.Clone(), x.Value.Clone()
+	view := Reshape(w, 2, n/2) // shares w's storage
+	h := Tanh(Mul(Reshape(view, n), x))
+	loss := Sum(Square(h), false)
+	Backward(loss)
+	Free(loss)
+	assert.Equal(t, wv.Data(), w.Value.Data(), "the parameter was freed")
+	assert.Equal(t, xv.Data(), x.Value.Data(), "the constant was freed")
+	assert.Equal(t, wv.Data(), view.Value.Data(), "a view of the parameter was freed")
+	assert.True(t, math.IsNaN(float64(h.Value.Data()[0])), "a computed value was not freed")
+	Free(nil)
+	Free(w) // a leaf: nothing to free
+	assert.Equal(t, wv.Data(), w.Value.Data())
 }

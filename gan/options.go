@@ -163,7 +163,9 @@ type Hooks struct {
 	LRScale func(name string) float64
 	// Penalty returns an extra loss term for the network net ("g" or "d")
 	// at iteration it, added at every step of that network (L2-SP, EWC), or
-	// nil for none.
+	// nil for none. It must compute the term afresh at each call and keep
+	// none of the Vars it records: the trainer frees the step's graph after
+	// the step (autograd.Free).
 	Penalty func(net string, it int) *autograd.Var
 	// BeforeIteration is called before iteration it (counted from 0), for
 	// instance to unfreeze parameters on a schedule.

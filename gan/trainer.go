@@ -430,6 +430,9 @@ func (t *Trainer) iteration() (stepStats, error) {
 		st.lossD += l
 		st.gradD += norm
 		st.wass += mean(sr.Value) - mean(sf.Value)
+		// Nothing of the step is read again: its activations and
+		// gradients' graph go back to the memory pool for the next one.
+		autograd.Free(loss)
 	}
 
 	// The generator's loss goes through the critic, but only the
@@ -484,6 +487,7 @@ func (t *Trainer) iteration() (stepStats, error) {
 	if m.EMA != nil {
 		updateEMA(m.EMA, m.G, t.o.EMA)
 	}
+	autograd.Free(loss)
 	return st, nil
 }
 

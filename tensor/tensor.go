@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gantry-go/gantry/internal/bufpool"
+	"github.com/gantry-go/gantry/internal/kernels"
 )
 
 // Tensor is a dense, row-major array of float32 values.
@@ -43,8 +44,16 @@ func numel(op string, shape []int) int {
 // int.
 func New(shape ...int) *Tensor {
 	n := numel("New", shape)
-	return &Tensor{shape: slices.Clone(shape), data: bufpool.GetZeroed(n)}
+	b, fresh := bufpool.Take(n)
+	if !fresh {
+		kernels.ParallelFor(n, clearGrain, func(lo, hi int) { clear(b[lo:hi]) })
+	}
+	return &Tensor{shape: slices.Clone(shape), data: b}
 }
+
+// clearGrain is the fewest elements a worker clears: zeroing is memory
+// bound, so only large buffers gain from a second core.
+const clearGrain = 1 << 16
 
 // newDirty returns a tensor of the given shape whose values are arbitrary,
 // for an operation that writes every element before anything reads one.

@@ -28,29 +28,32 @@ func poolFor(n int) *sync.Pool {
 // Get returns a buffer of length n whose contents are arbitrary: the caller
 // must write every element before reading any.
 func Get(n int) []float32 {
+	b, _ := Take(n)
+	return b
+}
+
+// Take is Get that also reports whether the buffer is new, and therefore
+// zero-filled: a caller that needs zeros clears only a reused one (in
+// parallel, say, which GetZeroed does not).
+func Take(n int) (b []float32, fresh bool) {
 	if n < MinLen {
-		return make([]float32, n)
+		return make([]float32, n), true
 	}
 	if b, ok := poolFor(n).Get().(*[]float32); ok {
 		hits.Add(1)
-		return *b
+		return *b, false
 	}
 	misses.Add(1)
-	return make([]float32, n)
+	return make([]float32, n), true
 }
 
 // GetZeroed returns a zero-filled buffer of length n.
 func GetZeroed(n int) []float32 {
-	if n < MinLen {
-		return make([]float32, n)
+	b, fresh := Take(n)
+	if !fresh {
+		clear(b)
 	}
-	if b, ok := poolFor(n).Get().(*[]float32); ok {
-		hits.Add(1)
-		clear(*b)
-		return *b
-	}
-	misses.Add(1)
-	return make([]float32, n)
+	return b
 }
 
 // Put gives b back for reuse. The caller must be the only holder of b's

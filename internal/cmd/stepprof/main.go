@@ -58,6 +58,7 @@ func main() {
 			od.ZeroGrad()
 			autograd.Backward(loss)
 			od.Step()
+			autograd.Free(loss)
 		}
 		// As gan's Trainer: the critic is frozen for the generator step.
 		for _, p := range nn.Parameters(m.D) {
@@ -67,6 +68,7 @@ func main() {
 		og.ZeroGrad()
 		autograd.Backward(loss)
 		og.Step()
+		autograd.Free(loss)
 		for _, p := range nn.Parameters(m.D) {
 			p.SetRequiresGrad(true)
 		}
