@@ -13,12 +13,14 @@ import (
 // BenchmarkStep times WGAN-GP iterations (5 critic steps and a generator
 // step) of the paper's ResNet at 32×32, 1 channel, through the Trainer
 // without a run folder: the figure to compare with PyTorch's
-// scripts/bench/paper_resnet.py. It reports s/iter; the first iteration is a
-// warm-up and not timed.
+// scripts/bench/paper_resnet.py. It reports s/iter and the bytes allocated
+// per iteration (B/op, which the tensor memory pool keeps low); the first
+// iteration is a warm-up and not timed.
 func BenchmarkStep(b *testing.B) {
 	for _, w := range []int{16, 32} {
 		for _, batch := range []int{16, 64} {
 			b.Run(fmt.Sprintf("d%d-b%d", w, batch), func(b *testing.B) {
+				b.ReportAllocs()
 				cfg := gan.Config{Resolution: 32, Channels: 1, Width: w}
 				m, err := gan.New(cfg, rng(1))
 				if err != nil {

@@ -232,6 +232,9 @@ func section(rec sources.Record, src source, curve []point) string {
 		loss += " with the AC-GAN class head (cross-entropy weight 1 in both losses)"
 	}
 	fmt.Fprintf(&s, "- Model: %s, %s, batch 64, EMA 0.995; float16 storage.\n", src.cfg, loss)
+	if src.start != "" {
+		fmt.Fprintf(&s, "- Start: %s.\n", src.start)
+	}
 	fmt.Fprintf(&s, "- Data: the full training set (60,000 images) of %s, resized to 32x32.\n", licences[strings.TrimSuffix(rec.Name, "-cond")])
 	fmt.Fprintf(&s, "- Command (seed %d, fixed in the command): `%s`\n", src.seed, rec.Command)
 	fmt.Fprintf(&s, "- Iterations: %d; %.2f s per iteration (the median of the logged intervals) on %s, 2 cores.\n", rec.Iteration, rec.SecPerIter, rec.CPU)
