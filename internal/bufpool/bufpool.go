@@ -34,7 +34,7 @@ func Get(n int) []float32 {
 
 // Take is Get that also reports whether the buffer is new, and therefore
 // zero-filled: a caller that needs zeros clears only a reused one (in
-// parallel, say, which GetZeroed does not).
+// parallel, as tensor.New does).
 func Take(n int) (b []float32, fresh bool) {
 	if n < MinLen {
 		return make([]float32, n), true
@@ -45,15 +45,6 @@ func Take(n int) (b []float32, fresh bool) {
 	}
 	misses.Add(1)
 	return make([]float32, n), true
-}
-
-// GetZeroed returns a zero-filled buffer of length n.
-func GetZeroed(n int) []float32 {
-	b, fresh := Take(n)
-	if !fresh {
-		clear(b)
-	}
-	return b
 }
 
 // Put gives b back for reuse. The caller must be the only holder of b's
@@ -82,7 +73,7 @@ func SetPoison(on bool) (was bool) { return poison.Swap(on) }
 
 // Stats is how the pool has been used since the process started.
 type Stats struct {
-	Hits   int64 // Get or GetZeroed calls served from the pool
+	Hits   int64 // Get or Take calls served from the pool
 	Misses int64 // calls of at least MinLen elements that allocated
 	Puts   int64 // buffers given back
 }

@@ -5,7 +5,8 @@
 // of the forward pass and every gradient of the backward pass. Without reuse
 // each of those is a fresh slice the Go runtime must zero, serially, before
 // the operation overwrites it. The tensor package takes its outputs from Get
-// (for outputs it overwrites completely) and GetZeroed (for the rest), and
+// (for outputs it overwrites completely) and Take (for the rest, clearing a
+// reused buffer in parallel), and
 // autograd's backward pass gives back, with Put, the gradient buffers it
 // alone holds once the last rule that reads them has run.
 //

@@ -8,8 +8,8 @@
 //
 // Every setting but the folders is fixed here, so the command is the
 // record of how a shipped source was made. mnist-cond starts from the
-// shipped mnist source (sources/models/README.md says why). A run resumes exactly from the
-// latest checkpoint in -out (a run may span several sessions); -iters may
+// shipped mnist source (sources/models/README.md says why). A run resumes
+// exactly from the latest checkpoint in -out (a run may span several sessions); -iters may
 // raise the target of a run in progress.
 //
 // With -ship DIR it trains nothing: it takes the latest checkpoint of -out,
@@ -222,8 +222,8 @@ func run(src source, dataDir, out string, iters int) error {
 
 // initial returns the model a recipe starts from: fresh weights, or the
 // shipped source it names made into its architecture by transfer.Target (a
-// conditional model from an unconditional one: the one-hot label's weights
-// and the critic's class head start random, drawn from the recipe's seed).
+// conditional model from an unconditional one: class tables tiled from the
+// source's batch norm, the critic's class head random from the recipe's seed).
 func initial(src source) (*gan.Model, error) {
 	if src.from == "" {
 		return gan.New(src.cfg, rand.New(rand.NewPCG(src.seed, 1)))
