@@ -82,10 +82,14 @@ func classTablesFaster(name string) float64 {
 }
 
 var recipes = map[string]source{
-	"mnist":   {"mnist", shipped.DigitClasses, shipped.MNISTEval, gan.Config{Resolution: 32, Channels: 1, Width: 16}, 1, "", nil, ""},
-	"fashion": {"fashion-mnist", shipped.FashionClasses, shipped.FashionMNISTEval, gan.Config{Resolution: 32, Channels: 1, Width: 16}, 2, "", nil, ""},
-	"mnist-cond": {"mnist", shipped.DigitClasses, shipped.MNISTEval, gan.Config{Resolution: 32, Channels: 1, Width: 16, Classes: 10, Conditioning: gan.CondBatchNorm}, 3, sources.NameMNIST, classTablesFaster,
-		"the shipped mnist source made conditional by transfer.Target (G and D copied; every class's batch-norm scale and shift in G start as copies of the source's; a new, random class head in D); G's class tables then train at 10 times the learning rate (1e-3)"},
+	"mnist": {dir: "mnist", classes: shipped.DigitClasses, eval: shipped.MNISTEval,
+		cfg: gan.Config{Resolution: 32, Channels: 1, Width: 16}, seed: 1},
+	"fashion": {dir: "fashion-mnist", classes: shipped.FashionClasses, eval: shipped.FashionMNISTEval,
+		cfg: gan.Config{Resolution: 32, Channels: 1, Width: 16}, seed: 2},
+	"mnist-cond": {dir: "mnist", classes: shipped.DigitClasses, eval: shipped.MNISTEval,
+		cfg: gan.Config{Resolution: 32, Channels: 1, Width: 16, Classes: 10, Conditioning: gan.CondBatchNorm}, seed: 3,
+		from: sources.NameMNIST, lrScale: classTablesFaster,
+		start: "the shipped mnist source made conditional by transfer.Target (G and D copied; every class's batch-norm scale and shift in G start as copies of the source's; a new, random class head in D); G's class tables then train at 10 times the learning rate (1e-3)"},
 }
 
 func main() {
