@@ -88,3 +88,33 @@ func TestFreeKeepsLeaves(t *testing.T) {
 	Free(w) // a leaf: nothing to free
 	assert.Equal(t, wv.Data(), w.Value.Data())
 }
+
+// halfSquare is x²/2 with a rule that returns the input's own value as its
+// gradient, which is right only for an output gradient of ones: a rule that
+// hands backprop a forward value, as none of the package's rules does today.
+type halfSquare struct{}
+
+func (halfSquare) op() Op { return OpNone }
+
+func (halfSquare) backward(n *node, g *Var, need []bool, create bool) []*Var {
+	return []*Var{Const(n.inputs[0].Value)}
+}
+
+// TestBackwardKeepsForwardValues differentiates through a rule that returns
+// a forward value as a gradient, with the pool poisoned: the value must
+// survive the backward pass that consumes it, and the gradient must be right.
+func TestBackwardKeepsForwardValues(t *testing.T) {
+	const n = 2 * bufpool.MinLen
+	was := bufpool.SetPoison(true)
+	defer bufpool.SetPoison(was)
+	r := rand.New(rand.NewPCG(3, 4))
+	w := Leaf(tensor.RandU(r, -1, 1, n))
+	c := Const(tensor.RandU(r, -1, 1, n))
+	h := Mul(w, c)
+	hv := h.Value.Clone()
+	y := record(halfSquare{}, tensor.Scale(tensor.Mul(h.Value, h.Value), 0.5), h)
+	Backward(Sum(y, false))
+	assert.Equal(t, hv.Data(), h.Value.Data(), "the forward value handed back as a gradient was released")
+	want := tensor.Mul(tensor.Mul(w.Value, c.Value), c.Value) // d(w·c)²/2 / dw
+	assert.Equal(t, want.Data(), w.Grad.Data())
+}

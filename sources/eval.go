@@ -23,15 +23,25 @@ const (
 	EvalSeed    = 1
 )
 
+// heldOutSets is, per shipped source, its dataset's held-out test images and
+// the first of gantry-gray's 20 classes (digits, then Fashion-MNIST's) that is
+// one of the dataset's.
+var heldOutSets = map[string]struct {
+	images     func(...data.Option) (*data.Memory, error)
+	firstClass int
+}{
+	NameMNIST:            {shipped.MNISTEval, 0},
+	NameMNISTConditional: {shipped.MNISTEval, 0},
+	NameFashion:          {shipped.FashionMNISTEval, 10},
+}
+
 // HeldOut returns the held-out test images a source is measured against.
 func HeldOut(name string) (*data.Memory, error) {
-	switch name {
-	case NameMNIST, NameMNISTConditional:
-		return shipped.MNISTEval(data.Resolution(32))
-	case NameFashion:
-		return shipped.FashionMNISTEval(data.Resolution(32))
+	h, ok := heldOutSets[name]
+	if !ok {
+		return nil, fmt.Errorf("sources: no shipped source %q", name)
 	}
-	return nil, fmt.Errorf("sources: no shipped source %q", name)
+	return h.images(data.Resolution(32))
 }
 
 // Evaluate measures m as the named source was measured when it shipped (see
@@ -55,18 +65,14 @@ func Evaluate(m *gan.Model, name string) (metrics.Report, error) {
 // It returns an error for an unconditional model, or for a name whose data
 // are not 10 classes of MNIST or Fashion-MNIST.
 func LabelAccuracy(m *gan.Model, name string) (samples, heldOut float64, err error) {
-	offset := 0 // gantry-gray's first class of the dataset
-	switch name {
-	case NameMNIST, NameMNISTConditional:
-	case NameFashion:
-		offset = 10
-	default:
+	h, ok := heldOutSets[name]
+	if !ok {
 		return 0, 0, fmt.Errorf("sources: no shipped source %q", name)
 	}
 	if m.Config.Classes != 10 {
 		return 0, 0, fmt.Errorf("sources: LabelAccuracy of %s: the model has %d classes; want a conditional model of 10", name, m.Config.Classes)
 	}
-	real, err := HeldOut(name)
+	real, err := h.images(data.Resolution(32))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -77,7 +83,7 @@ func LabelAccuracy(m *gan.Model, name string) (samples, heldOut float64, err err
 	}
 	r := rand.New(rand.NewPCG(EvalSeed, 2))
 	fake := m.Sampler().SampleLabels(EvalSamples, labels, r)
-	return agreement(gray.Classify(fake), labels, offset), agreement(gray.Classify(real.Images()), real.Labels(), offset), nil
+	return agreement(gray.Classify(fake), labels, h.firstClass), agreement(gray.Classify(real.Images()), real.Labels(), h.firstClass), nil
 }
 
 // agreement is the share of rows of logits whose largest entry is at

@@ -20,8 +20,9 @@ func MulAdd(a, w, b *Tensor) *Tensor {
 	p := newPlan(shape, a.shape, w.shape, b.shape)
 	last := len(p.dims) - 1
 	sa, sw, sb := p.strides[0][last], p.strides[1][last], p.strides[2][last]
-	run := func(o int, offs []int) {
-		dst := out.data[o : o+p.inner]
+	// run sets dst from the operands' elements at offs, stepping by the
+	// innermost strides.
+	run := func(dst []float32, offs []int) {
 		switch {
 		case sa == 1 && sw == 0 && sb == 0:
 			x, wv, bv := a.data[offs[0]:offs[0]+len(dst)], w.data[offs[1]], b.data[offs[2]]
@@ -35,10 +36,12 @@ func MulAdd(a, w, b *Tensor) *Tensor {
 		}
 	}
 	if len(p.dims) == 1 {
-		run(0, []int{0, 0, 0})
+		kernels.ParallelFor(p.inner, parallelGrain, func(lo, hi int) {
+			run(out.data[lo:hi], []int{lo * sa, lo * sw, lo * sb})
+		})
 		return out
 	}
-	p.each(run)
+	p.each(func(o int, offs []int) { run(out.data[o:o+p.inner], offs) })
 	return out
 }
 

@@ -407,6 +407,8 @@ func TestFusedMulAddMulSumTo(t *testing.T) {
 		{[]int{5}, []int{}, []int{5}},
 		{[]int{20, 16, 16, 16}, []int{1, 16, 1, 1}, []int{1, 16, 1, 1}}, // parallel runs
 		{[]int{9, 40, 11, 13}, []int{9, 40, 1, 1}, []int{1, 40, 11, 1}},
+		{[]int{3, 30000}, []int{3, 30000}, []int{3, 30000}}, // one run, split
+		{[]int{70000}, []int{}, []int{70000}},
 	} {
 		a, w, b := RandN(r, c.a...), RandN(r, c.w...), RandN(r, c.b...)
 		got, want := MulAdd(a, w, b), Add(Mul(a, w), b)
