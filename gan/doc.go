@@ -104,6 +104,7 @@
 //	                              15, 39, 99, 251, 632, 1591, 4000, …) and at the end
 //	checkpoint-000500.safetensors the last KeepCheckpoints checkpoints
 //	best.safetensors              the model at its best Eval.Best value
+//	.lock                         held by the process training in the folder (LockFile)
 //
 // A checkpoint holds G, D, the EMA, both optimizers' state, the random
 // streams, the data order and the counters, written atomically. With
@@ -111,7 +112,9 @@
 // strictly (the saved options must equal the given ones but for Iterations)
 // and exactly: N iterations straight and N/2, a stop, and N/2 more give the
 // same weights bit for bit and the same stats lines but for "timing". A
-// cancelled context writes a checkpoint before Run returns.
+// cancelled context writes a checkpoint before Run returns. One process at a
+// time trains in a folder: NewTrainer returns ErrRunInUse, naming the other
+// process, while another holds it.
 //
 // # Files
 //

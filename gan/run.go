@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gantry-go/gantry/internal/atomicfile"
 	"io/fs"
 	"math"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gantry-go/gantry/data"
+	"github.com/gantry-go/gantry/internal/atomicfile"
 	"github.com/gantry-go/gantry/internal/version"
 	"github.com/gantry-go/gantry/metrics"
 	"github.com/gantry-go/gantry/tensor"
@@ -115,6 +115,9 @@ type savedOptions struct {
 func openRun(dir string, resume bool) (*runDir, *checkpoint, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("gan: run folder: %w", err)
+	}
+	if err := lockRun(dir); err != nil {
+		return nil, nil, err
 	}
 	its, err := checkpoints(dir)
 	if err != nil {

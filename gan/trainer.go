@@ -118,7 +118,9 @@ const (
 // It returns an error for invalid options (all of them in one error), a
 // dataset that does not fit the model (image shape, labels of a conditional
 // model), a run folder that already holds a run without opts.Resume
-// (ErrRunExists), or saved options that differ from opts.
+// (ErrRunExists) or in which another process is training (ErrRunInUse; the
+// trainer holds its folder until the process exits), or saved options that
+// differ from opts.
 func NewTrainer(m *Model, ds data.Dataset, opts Options) (*Trainer, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err

@@ -1,17 +1,23 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gantry-go/gantry/data"
 	"github.com/gantry-go/gantry/gan"
+	"github.com/gantry-go/gantry/tensor"
 	"github.com/gantry-go/gantry/transfer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -155,6 +161,71 @@ func TestResume(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, o.Iteration)
 	assert.Equal(t, []int{0, 1, 2}, iterations(o.Curve), "the evaluation repeated at the resume counts once")
+}
+
+// envHold makes the test binary a child that opens a trainer on the run
+// folder it names, so that the folder is in use, and waits to be killed.
+const envHold = "GANTRY_PAPER_TEST_HOLD"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(envHold); dir != "" {
+		g, _ := gan.New(gan.Config{Resolution: 16, Channels: 1, Width: 4, ZDim: 8}, rand.New(rand.NewPCG(1, 1)))
+		ds := data.FromTensor(tensor.New(4, 1, 16, 16), nil, nil)
+		if _, err := gan.NewTrainer(g, ds, gan.Options{Iterations: 1, BatchSize: 4, Dir: dir, Resume: true}); err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		fmt.Println("holding")
+		select {}
+	}
+	os.Exit(m.Run())
+}
+
+// killOn is a log that kills a process when a line contains a string.
+type killOn struct {
+	bytes.Buffer
+	what string
+	p    *os.Process
+}
+
+func (k *killOn) Write(b []byte) (int, error) {
+	if bytes.Contains(b, []byte(k.what)) {
+		k.p.Kill()
+	}
+	return k.Buffer.Write(b)
+}
+
+// TestTableWaitsForRunInUse runs a table while another process is training
+// one of its runs: the table trains the others, then waits, and takes the
+// run over once that process is gone.
+func TestTableWaitsForRunInUse(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "runs")
+	held := filepath.Join(out, scratch("fashion", medium).withSeed(1).ID())
+	require.NoError(t, os.MkdirAll(held, 0o755))
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), envHold+"="+held)
+	pipe, err := child.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, child.Start())
+	defer func() { child.Process.Kill(); child.Wait() }()
+	line, _ := bufio.NewReader(pipe).ReadString('\n')
+	require.Equal(t, "holding", strings.TrimSpace(line))
+
+	was := busyPoll
+	busyPoll = 10 * time.Millisecond
+	defer func() { busyPoll = was }()
+	log := &killOn{what: "back to it at the end", p: child.Process}
+	args := append(append(tinySources(t, dir), tinyBudget...), "-out", out, "-table", "1")
+	require.NoError(t, run(context.Background(), args, log, io.Discard))
+	assert.Contains(t, log.String(), "run scratch-fashion1000-s1: another process is training it; back to it at the end")
+	assert.Contains(t, log.String(), "table 1: 4 trained or ranked, 0 already done")
+	tb, _ := TableByKey("1")
+	for _, sp := range tb.Specs(1) {
+		o, err := ReadOutcome(filepath.Join(out, sp.ID()))
+		require.NoError(t, err, sp.ID())
+		assert.Equal(t, 2, o.Iteration, sp.ID())
+	}
 }
 
 func TestSharedRuns(t *testing.T) {

@@ -301,6 +301,8 @@ func (s *Study) Run(ctx context.Context, sp Spec) (*Outcome, bool, error) {
 	switch {
 	case errors.As(err, &nan):
 		out.Status, out.Error = "diverged", err.Error()
+	case errors.Is(err, gan.ErrRunInUse):
+		return nil, false, fmt.Errorf("run %s: %w", sp.ID(), err)
 	case err != nil:
 		if b, jerr := json.Marshal(spent()); jerr == nil {
 			_ = os.WriteFile(filepath.Join(dir, partialFile), b, 0o644)
@@ -447,6 +449,10 @@ type Timing struct {
 	Machine string  `json:"machine"`
 }
 
+// busyPoll is how often RunTable looks again at a run that another process
+// is training.
+var busyPoll = 30 * time.Second
+
 // RunTable runs every run of a table (and its rankings), skipping the
 // finished ones, and appends a line to TimingFile.
 func (s *Study) RunTable(ctx context.Context, t Table) (Timing, error) {
@@ -457,17 +463,53 @@ func (s *Study) RunTable(ctx context.Context, t Table) (Timing, error) {
 		seeds = s.Seeds
 	}
 	specs := t.Specs(seeds)
+	// try runs sp and counts it; it reports whether another process is
+	// training it (two table commands at once, say).
+	try := func(sp Spec) (bool, error) {
+		_, skipped, err := s.Run(ctx, sp)
+		switch {
+		case errors.Is(err, gan.ErrRunInUse):
+			return true, nil
+		case err != nil:
+			return false, err
+		case skipped:
+			tm.Skipped++
+		default:
+			tm.Ran++
+		}
+		return false, nil
+	}
+	// The runs in use wait until the others are done, then until the other
+	// process finishes them (or stops, and this one takes them over).
+	var busy []Spec
 	for i, sp := range specs {
 		s.logf("table %s: run %d of %d: %s", t.Key, i+1, len(specs), sp.ID())
-		_, skipped, err := s.Run(ctx, sp)
+		inUse, err := try(sp)
 		if err != nil {
 			return tm, err
 		}
-		if skipped {
-			tm.Skipped++
-		} else {
-			tm.Ran++
+		if inUse {
+			s.logf("run %s: another process is training it; back to it at the end", sp.ID())
+			busy = append(busy, sp)
 		}
+	}
+	for len(busy) > 0 {
+		select {
+		case <-ctx.Done():
+			return tm, ctx.Err()
+		case <-time.After(busyPoll):
+		}
+		left := busy[:0]
+		for _, sp := range busy {
+			inUse, err := try(sp)
+			if err != nil {
+				return tm, err
+			}
+			if inUse {
+				left = append(left, sp)
+			}
+		}
+		busy = left
 	}
 	if t.Rank {
 		for seed := 1; seed <= seeds; seed++ {
