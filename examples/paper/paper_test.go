@@ -282,3 +282,15 @@ func TestClaims(t *testing.T) {
 	require.Len(t, m, 1)
 	assert.Equal(t, Verdict{false, true}, check(m[0]))
 }
+
+func TestThreadsLabel(t *testing.T) {
+	for in, want := range map[string]string{
+		"AMD EPYC (family 25 model 1), 2 CPUs": "AMD EPYC (family 25 model 1), 2 threads",
+		"AMD EPYC (family 25 model 1), 1 CPUs": "AMD EPYC (family 25 model 1), 1 thread",
+		"arm64, 8 CPUs":                        "arm64, 8 threads",
+		"no count":                             "no count",
+		"odd, tail":                            "odd, tail",
+	} {
+		assert.Equal(t, want, threadsLabel(in), in)
+	}
+}

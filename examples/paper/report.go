@@ -566,19 +566,42 @@ func ranks(v []float64) []float64 {
 	return r
 }
 
+// machines returns the machines the runs were trained on (Machine: the
+// processor and the threads used), each with its number of runs when there
+// are several.
 func (res *Results) machines() []string {
-	seen := map[string]bool{}
+	count := map[string]int{}
 	var out []string
 	for _, id := range slices.Sorted(mapKeys(res.Outcomes)) {
-		if m := res.Outcomes[id].Machine; !seen[m] {
-			seen[m] = true
+		m := threadsLabel(res.Outcomes[id].Machine)
+		if count[m] == 0 {
 			out = append(out, m)
 		}
+		count[m]++
 	}
 	if len(out) == 0 {
 		return []string{"no finished run"}
 	}
+	if len(out) > 1 {
+		for i, m := range out {
+			out[i] = fmt.Sprintf("%s (%s)", m, plural(count[m], "run"))
+		}
+	}
 	return out
+}
+
+// threadsLabel rewrites the "N CPUs" of a Machine string, the threads Go
+// used (GOMAXPROCS), as "N threads".
+func threadsLabel(m string) string {
+	i := strings.LastIndex(m, ", ")
+	var n int
+	if i < 0 {
+		return m
+	}
+	if _, err := fmt.Sscanf(m[i+2:], "%d CPUs", &n); err != nil {
+		return m
+	}
+	return m[:i] + ", " + plural(n, "thread")
 }
 
 func (res *Results) sourceChecksum(name string) string {
